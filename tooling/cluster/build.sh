@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Builds the binaries of a real Kubernetes cluster from the Go module proxy (no GitHub, no dl.k8s.io):
+#   kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl  (k8s.io/kubernetes)
+#   etcd          (go.etcd.io/etcd/server/v3)
+#   cri-dockerd   (github.com/Mirantis/cri-dockerd)
+# into $KIT_CACHE/cluster/<k8s version>/bin/ and prints that directory on stdout.
+#
+# Usage: tooling/cluster/build.sh [k8s] [etcd] [cri-dockerd]     (no argument = all three)
+# Idempotent: a binary whose stamp file (bin/.<name>.stamp) matches version + build flags is skipped.
+# Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION.
+# Go >= 1.24 must be on PATH (or in /usr/local/go/bin). GOMODCACHE/GOCACHE stay at Go's defaults.
+# Every go command runs under `nice -n 10`; times and peak RSS go to bin/../build.log.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+K8S_VERSION="${KIT_K8S_VERSION:-v1.34.4}"          # newest v1.34 patch on the proxy (2026-11); ≤1.34 runs on cgroup v1
+ETCD_VERSION="${KIT_ETCD_VERSION:-v3.5.35}"        # newest v3.5 patch on the proxy
+CRI_DOCKERD_VERSION="${KIT_CRI_DOCKERD_VERSION:-v0.4.3}"
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+
+CLUSTER_CACHE="$KIT_CACHE/cluster"
+OUT="$CLUSTER_CACHE/$K8S_VERSION"
+BIN="$OUT/bin"
+LOG="$OUT/build.log"
+
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || die "Go (>= 1.24) is needed to build the cluster binaries: install it (https://go.dev/dl is not needed: any Go >= 1.24 on PATH will do) and run again."
+export CGO_ENABLED=0 GOWORK=off GO111MODULE=on GOFLAGS="-buildvcs=false"
+mkdir -p "$BIN"
+
+# timed LABEL CMD...: run CMD under nice -n 10, log wall time and the largest process's peak RSS.
+timed() {
+  local label="$1" t0 rc=0 tf; shift
+  t0=$(date +%s.%N)
+  if [ -x /usr/bin/time ]; then
+    tf="$(mktemp)"
+    /usr/bin/time -f '%e %M' -o "$tf" nice -n 10 "$@" || rc=$?
+    read -r wall rss < <(tail -n1 "$tf") || true; rm -f "$tf"
+    wall="${wall}s wall, peak RSS $(( ${rss:-0} / 1024 )) MiB (largest process)"
+  else
+    nice -n 10 "$@" || rc=$?
+    wall="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo 0)")s wall"
+  fi
+  [ "$rc" -eq 0 ] || die "$label failed (exit $rc): $*"
+  progress "$label: $wall"
+  printf '%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$label" "$wall" >>"$LOG"
+}
+
+# fresh NAME VERSION FLAGS: true if bin/NAME exists and was built with this version and these flags.
+fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.stamp" 2>/dev/null)" = "$2 $(printf '%s' "$3" | sha256sum | cut -c1-12)" ]; }
+stamp() { printf '%s %s\n' "$2" "$(printf '%s' "$3" | sha256sum | cut -c1-12)" >"$BIN/.$1.stamp"; }
+
+# mod_field JSON_FILE FIELD: a string field of `go mod download -json` output.
+mod_field() { sed -nE "s/^[[:space:]]*\"$2\": \"(.*)\",?\$/\1/p" "$1" | head -n1; }
+
+# new_module DIR PATH: an empty main module in DIR (recreated unless DIR/.ready exists).
+new_module() {
+  rm -rf "$1"; mkdir -p "$1"
+  (cd "$1" && go mod init "$2" >/dev/null 2>&1)
+}
+
+# go_build NAME VERSION LDFLAGS PKG [TAGS]: build one binary unless fresh, then stamp it.
+go_build() {
+  local name="$1" version="$2" ldflags="$3" pkg="$4" tags="${5:-}"
+  local flags="-trimpath -tags=$tags -ldflags=$ldflags $pkg"
+  if fresh "$name" "$version" "$flags"; then progress "$name $version: up to date"; return 0; fi
+  timed "go build $name $version" go build -trimpath -tags="$tags" -ldflags="$ldflags" -o "$BIN/.$name.tmp" "$pkg"
+  mv -f "$BIN/.$name.tmp" "$BIN/$name"
+  stamp "$name" "$version" "$flags"
+}
+
+build_k8s() {
+  local src="$CLUSTER_CACHE/src-$K8S_VERSION" staging_version="v0.${K8S_VERSION#v1.}" cmd missing=()
+  for cmd in "${K8S_COMMANDS[@]}"; do fresh "$cmd" "$K8S_VERSION" "$(k8s_flags "$cmd")" || missing+=("$cmd"); done
+  if [ ${#missing[@]} -eq 0 ]; then progress "Kubernetes $K8S_VERSION: all binaries up to date"; return 0; fi
+
+  if [ ! -f "$src/.ready" ]; then
+    progress "Kubernetes $K8S_VERSION: preparing the build module in $src"
+    new_module "$src" kit.invalid/k8s-build
+    cd "$src"
+    timed "go mod download k8s.io/kubernetes@$K8S_VERSION" go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >k8s.json
+    local gomod; gomod="$(mod_field k8s.json GoMod)"
+    [ -f "$gomod" ] || die "no go.mod for k8s.io/kubernetes@$K8S_VERSION (see $src/k8s.json)"
+    # Every staging module (k8s.io/X => ./staging/src/k8s.io/X upstream) is required at v0.0.0 and
+    # must be replaced by the published tag v0.MINOR.PATCH; generated, not hard-coded.
+    local staging edits=(-require="k8s.io/kubernetes@$K8S_VERSION")
+    staging="$(sed -nE 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/.*#\2#p' "$gomod")"
+    [ -n "$staging" ] || die "no staging replaces found in $gomod"
+    for m in $staging; do edits+=(-replace="$m=$m@$staging_version"); done
+    # Keep the GODEBUG defaults (and language version) the release was built with.
+    local godebug goline
+    godebug="$(sed -nE 's/^godebug[[:space:]]+(default=[^[:space:]]+).*/\1/p' "$gomod")"
+    goline="$(sed -nE 's/^go[[:space:]]+([0-9.]+).*/\1/p' "$gomod")"
+    [ -n "$godebug" ] && edits+=(-godebug="$godebug")
+    [ -n "$goline" ] && edits+=(-go="$goline")
+    go mod edit "${edits[@]}"
+    progress "Kubernetes $K8S_VERSION: $(echo "$staging" | wc -w) staging modules replaced by $staging_version"
+    local pkgs=()
+    for cmd in "${K8S_COMMANDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION"); done
+    timed "go get -tool (resolve + download dependencies)" go get -tool "${pkgs[@]}"
+    date -u +%FT%TZ >.ready
+  fi
+  cd "$src"
+  for cmd in "${K8S_COMMANDS[@]}"; do
+    go_build "$cmd" "$K8S_VERSION" "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$cmd" "$K8S_TAGS"
+  done
+}
+
+# Upstream's hack/lib/golang.sh builds with these tags; hack/lib/version.sh sets these variables.
+K8S_TAGS="selinux,notest,grpcnotrace"
+k8s_ldflags() {
+  local v="$K8S_VERSION" minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  local src="$CLUSTER_CACHE/src-$K8S_VERSION" date commit p flags="-s -w"
+  # Build date = the release's tag time from the proxy (reproducible), commit from the proxy's origin info.
+  date="$(mod_field "$src/k8s.json" Time 2>/dev/null || true)"; date="${date:-1970-01-01T00:00:00Z}"
+  commit="$(mod_field "$src/k8s.json" Hash 2>/dev/null || true)"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date"
+    [ -n "$commit" ] && flags+=" -X $p.gitCommit=$commit"
+  done
+  printf '%s' "$flags"
+}
+k8s_flags() { printf '%s' "-trimpath -tags=$K8S_TAGS -ldflags=$(k8s_ldflags) k8s.io/kubernetes/cmd/$1"; }
+
+build_etcd() {
+  local src="$CLUSTER_CACHE/src-etcd-$ETCD_VERSION" ldflags="-s -w"
+  if [ -f "$src/etcd.json" ]; then
+    local commit; commit="$(mod_field "$src/etcd.json" Hash)"
+    [ -n "$commit" ] && ldflags+=" -X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:0:9}"
+  fi
+  if fresh etcd "$ETCD_VERSION" "-trimpath -ldflags=$ldflags"; then progress "etcd $ETCD_VERSION: up to date"; return 0; fi
+  if [ ! -f "$src/.ready" ]; then
+    progress "etcd $ETCD_VERSION: preparing the build module in $src"
+    new_module "$src" kit.invalid/etcd-build
+    cd "$src"
+    timed "go mod download go.etcd.io/etcd/server/v3@$ETCD_VERSION" go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >etcd.json
+    timed "go get -tool etcd (resolve + download dependencies)" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    date -u +%FT%TZ >.ready
+    build_etcd; return
+  fi
+  cd "$src"
+  go_build etcd "$ETCD_VERSION" "$ldflags" go.etcd.io/etcd/server/v3
+}
+
+build_cri_dockerd() {
+  local src="$CLUSTER_CACHE/src-cri-dockerd-$CRI_DOCKERD_VERSION" mod=github.com/Mirantis/cri-dockerd
+  local ldflags="-s -w -X $mod/cmd/version.Version=${CRI_DOCKERD_VERSION#v} -X $mod/cmd/version.GitCommit=${CRI_DOCKERD_VERSION}"
+  if fresh cri-dockerd "$CRI_DOCKERD_VERSION" "-trimpath -ldflags=$ldflags"; then progress "cri-dockerd $CRI_DOCKERD_VERSION: up to date"; return 0; fi
+  if [ ! -f "$src/.ready" ]; then
+    progress "cri-dockerd $CRI_DOCKERD_VERSION: preparing the build module in $src"
+    new_module "$src" kit.invalid/cri-dockerd-build
+    cd "$src"
+    timed "go mod download $mod@$CRI_DOCKERD_VERSION" go mod download -json "$mod@$CRI_DOCKERD_VERSION" >crid.json
+    local gomod; gomod="$(mod_field crid.json GoMod)"
+    [ -f "$gomod" ] || die "no go.mod for $mod@$CRI_DOCKERD_VERSION (see $src/crid.json)"
+    # cri-dockerd pins its own (older) k8s.io/* set with replace directives; a dependency's replaces
+    # are ignored, so copy the module => module@version ones (not local paths) into this main module.
+    local edits=()
+    while read -r from to ver; do edits+=(-replace="$from=$to@$ver"); done < <(
+      sed -nE 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]()]+)([[:space:]]+v[^[:space:]]+)?[[:space:]]+=>[[:space:]]+([^./][^[:space:]]*)[[:space:]]+(v[^[:space:]]+).*#\2 \4 \5#p' "$gomod")
+    [ ${#edits[@]} -gt 0 ] && go mod edit "${edits[@]}"
+    progress "cri-dockerd $CRI_DOCKERD_VERSION: ${#edits[@]} replaces copied from its go.mod"
+    timed "go get -tool cri-dockerd (resolve + download dependencies)" go get -tool "$mod@$CRI_DOCKERD_VERSION"
+    date -u +%FT%TZ >.ready
+  fi
+  cd "$src"
+  go_build cri-dockerd "$CRI_DOCKERD_VERSION" "$ldflags" "$mod"
+}
+
+main() {
+  local what=("$@") w
+  [ ${#what[@]} -gt 0 ] || what=(k8s etcd cri-dockerd)
+  progress "building into $BIN with $(go version | cut -d' ' -f3) ($(nproc) cores, nice -n 10)"
+  for w in "${what[@]}"; do
+    case "$w" in
+      k8s) build_k8s ;;
+      etcd) build_etcd ;;
+      cri-dockerd) build_cri_dockerd ;;
+      *) die "unknown component '$w' (expected: k8s etcd cri-dockerd)" ;;
+    esac
+  done
+  echo "$BIN"
+}
+main "$@"; exit

