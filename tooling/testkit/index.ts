@@ -108,6 +108,20 @@ export async function timedDockerStop(container: StartedTestContainer): Promise<
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** `docker run` in the foreground, for an app expected to exit: returns its exit code and output. */
+export async function dockerRunToExit(image: string, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  const args = ['run', '--rm', '--label', 'org.testcontainers=true'];
+  for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`);
+  try {
+    const { stdout, stderr } = await execFileAsync('docker', [...args, image], { timeout: 30_000 });
+    return { exitCode: 0, output: stdout + stderr };
+  } catch (err) {
+    const { code, stdout, stderr } = err as { code: unknown; stdout: string; stderr: string };
+    if (typeof code !== 'number') throw err;
+    return { exitCode: code, output: stdout + stderr };
+  }
+}
+
 /** What `docker logs` shows: stdout and stderr together. */
 export async function dockerLogs(container: StartedTestContainer): Promise<string> {
   const { stdout, stderr } = await execFileAsync('docker', ['logs', container.getId()], { maxBuffer: 64 * 1024 * 1024 });
