@@ -1,0 +1,72 @@
+/** The kit's own promises: steps stay consistent snapshots, and `./kit up` does what the README says. */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { KIT_ROOT } from '@kit/testkit';
+
+const execFileAsync = promisify(execFile);
+const steps = readdirSync(`${KIT_ROOT}/steps`).sort();
+const read = (path: string) => readFileSync(`${KIT_ROOT}/${path}`, 'utf8');
+
+interface PackageJson {
+  version: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+describe('steps are consistent snapshots', () => {
+  test.each(steps.slice(1))('%s/CHANGES.diff is what tooling/step-diff.sh prints now', async (step) => {
+    const { stdout } = await execFileAsync(`${KIT_ROOT}/tooling/step-diff.sh`, [step]);
+    expect(read(`steps/${step}/CHANGES.diff`)).toBe(stdout); // stale? run tooling/step-diff.sh --write
+  });
+
+  test('a dependency has the same version in every step that uses it (package.json and lockfile)', () => {
+    const seen = new Map<string, Map<string, string>>(); // name -> version -> first step
+    for (const step of steps) {
+      const pkg = JSON.parse(read(`steps/${step}/package.json`)) as PackageJson;
+      const lock = JSON.parse(read(`steps/${step}/package-lock.json`)) as { packages: Record<string, { version?: string }> };
+      const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+      const installed = Object.entries(lock.packages)
+        .filter(([path]) => path.startsWith('node_modules/'))
+        .map(([path, meta]) => [path, meta.version ?? ''] as const);
+      for (const [name, version] of [...Object.entries(declared).map(([n, v]) => [`declared ${n}`, v] as const), ...installed]) {
+        const versions = seen.get(name) ?? new Map<string, string>();
+        if (!versions.has(version)) versions.set(version, step);
+        seen.set(name, versions);
+      }
+    }
+    const drift = [...seen].filter(([, versions]) => versions.size > 1).map(([name, versions]) => `${name}: ${[...versions].map(([v, s]) => `${v} (${s})`).join(' vs ')}`);
+    expect(drift).toEqual([]);
+  });
+
+  test.each(steps)('%s: the version in package.json is the image tag its manifest deploys', (step) => {
+    const { version } = JSON.parse(read(`steps/${step}/package.json`)) as PackageJson;
+    expect(read(`steps/${step}/deploy/app.yaml`)).toContain(`image: hits:${version}\n`);
+    expect(read(`steps/${step}/README.md`)).toContain(`docker build -t hits:${version} .`);
+  });
+
+  test.each(steps)('%s has what an attendee needs: Dockerfile, deploy/, tests, README', (step) => {
+    for (const part of ['Dockerfile', '.dockerignore', 'package-lock.json', 'deploy/app.yaml', 'test', 'README.md']) {
+      expect(existsSync(`${KIT_ROOT}/steps/${step}/${part}`)).toBe(true);
+    }
+  });
+});
+
+describe('./kit up, the README\'s first command', () => {
+  const port = '18080';
+  const kit = (...args: string[]) =>
+    execFileAsync(`${KIT_ROOT}/kit`, args, { env: { ...process.env, PORT: port }, maxBuffer: 16 * 1024 * 1024 });
+  afterAll(() => kit('down'));
+
+  test('runs the chosen step with Redis in Docker and prints the URL that serves it', async () => {
+    const { stdout } = await kit('up', '02');
+    expect(stdout).toContain(`open http://127.0.0.1:${port}/`);
+    const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    expect(page).toContain('<dd id="version">1.2.0</dd>');
+    expect(page).toContain('<dd id="redis">connected</dd>');
+  });
+
+  test('a step that does not exist gets a clear error listing the steps', async () => {
+    await expect(kit('up', '99')).rejects.toMatchObject({ stderr: expect.stringContaining("no step '99'. Steps: 00-broken-app") });
+  });
+});
