@@ -1,6 +1,6 @@
 /** The kit's own promises: steps stay consistent snapshots, and `./kit up` does what the README says. */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KIT_ROOT } from '@kit/testkit';
 
@@ -43,6 +43,18 @@ describe('steps are consistent snapshots', () => {
     const { version } = JSON.parse(read(`steps/${step}/package.json`)) as PackageJson;
     expect(read(`steps/${step}/deploy/app.yaml`)).toContain(`image: hits:${version}\n`);
     expect(read(`steps/${step}/README.md`)).toContain(`docker build -t hits:${version} .`);
+  });
+
+  test.each(steps)('%s/README.md quotes only code that is really in the step (TypeScript blocks)', (step) => {
+    const files = (dir: string): string[] =>
+      readdirSync(`${KIT_ROOT}/${dir}`).flatMap((name) =>
+        statSync(`${KIT_ROOT}/${dir}/${name}`).isDirectory() ? files(`${dir}/${name}`) : [`${dir}/${name}`],
+      );
+    const source = new Set(files(`steps/${step}/src`).flatMap((file) => read(file).split('\n').map((line) => line.trim())));
+    const quoted = [...read(`steps/${step}/README.md`).matchAll(/```ts\n([\s\S]*?)```/g)]
+      .flatMap((block) => (block[1] ?? '').split('\n').map((line) => line.trim()))
+      .filter((line) => line !== '' && line !== '...');
+    expect(quoted.filter((line) => !source.has(line))).toEqual([]);
   });
 
   test.each(steps)('%s has what an attendee needs: Dockerfile, deploy/, tests, README', (step) => {

@@ -1,0 +1,120 @@
+/**
+ * Renders the latency story from Prometheus into an SVG and a PNG, for READMEs and slides:
+ * p50/p95 latency against the 100 ms threshold, requests per second, and replicas scraped.
+ *
+ *   ./kit graph [--prometheus http://127.0.0.1:9090] [--minutes 10] [--app hits] [--out slides/img/latency]
+ *
+ * It reads the recorded series of k8s/prometheus/rules.yml, the same ones the operator reads.
+ */
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+
+const { values: args } = parseArgs({
+  options: {
+    prometheus: { type: 'string', default: 'http://127.0.0.1:9090' },
+    minutes: { type: 'string', default: '10' },
+    app: { type: 'string', default: 'hits' },
+    out: { type: 'string', default: 'latency' },
+    title: { type: 'string', default: 'Latency under load' },
+  },
+});
+
+const THRESHOLD_MS = 100;
+const minutes = Number(args.minutes);
+if (!(minutes > 0)) throw new Error(`--minutes=${args.minutes} is not valid: expected a positive number`);
+const end = Date.now() / 1000;
+const start = end - minutes * 60;
+const step = Math.max(5, Math.round((end - start) / 300));
+
+interface Point {
+  time: number; // ms since epoch, as vega-lite likes it
+  value: number;
+  series: string;
+}
+
+/** A range query; each sample becomes a point of the named series. */
+async function range(expr: string, series: string, scale = 1): Promise<Point[]> {
+  const url = new URL('/api/v1/query_range', args.prometheus);
+  url.search = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) }).toString();
+  const response = await fetch(url).catch((err: Error) => {
+    throw new Error(`cannot reach Prometheus at ${args.prometheus} (${err.message}); pass --prometheus URL`);
+  });
+  const body = (await response.json()) as { status: string; error?: string; data: { result: Array<{ values: [number, string][] }> } };
+  if (body.status !== 'success') throw new Error(`Prometheus refused ${expr}: ${body.error}`);
+  return body.data.result.flatMap(({ values }) =>
+    values.map(([time, value]) => ({ time: time * 1000, value: Number(value) * scale, series })),
+  );
+}
+
+const sel = `{app="${args.app}"}`;
+const [p50, p95, rps, replicas] = await Promise.all([
+  range(`app:request_latency_seconds:p50_30s${sel}`, 'p50', 1000),
+  range(`app:request_latency_seconds:p95_30s${sel}`, 'p95', 1000),
+  range(`app:requests:rate_30s${sel}`, 'requests/s'),
+  range(`count(up${sel} == 1)`, 'replicas'),
+]);
+if (p95.length === 0) {
+  console.error(`no latency data for app="${args.app}" in the last ${minutes} min: was there traffic, and is Prometheus scraping?`);
+  process.exit(1);
+}
+
+const time = { field: 'time', type: 'temporal', title: null, axis: { format: '%H:%M:%S' } } as const;
+const spec: TopLevelSpec = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title: { text: args.title, subtitle: `Prometheus, last ${minutes} min, app="${args.app}"` },
+  background: 'white',
+  config: { font: 'DejaVu Sans', view: { stroke: null } },
+  vconcat: [
+    {
+      width: 720,
+      height: 220,
+      layer: [
+        {
+          data: { values: [...p50, ...p95] },
+          mark: { type: 'line', interpolate: 'monotone' },
+          encoding: {
+            x: time,
+            y: { field: 'value', type: 'quantitative', title: 'latency (ms)' },
+            color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#4c78a8', '#e45756'] } },
+          },
+        },
+        {
+          data: { values: [{ threshold: THRESHOLD_MS }] },
+          mark: { type: 'rule', strokeDash: [6, 4], color: '#888' },
+          encoding: { y: { field: 'threshold', type: 'quantitative' } },
+        },
+        {
+          data: { values: [{ threshold: THRESHOLD_MS, label: `threshold ${THRESHOLD_MS} ms` }] },
+          mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#666' },
+          encoding: { y: { field: 'threshold', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } },
+        },
+      ],
+    },
+    {
+      width: 720,
+      height: 110,
+      data: { values: rps },
+      mark: { type: 'area', interpolate: 'monotone', opacity: 0.6, color: '#54a24b' },
+      encoding: { x: time, y: { field: 'value', type: 'quantitative', title: 'requests/s' } },
+    },
+    {
+      width: 720,
+      height: 70,
+      data: { values: replicas },
+      mark: { type: 'line', interpolate: 'step-after', color: '#b279a2' },
+      encoding: { x: time, y: { field: 'value', type: 'quantitative', title: 'replicas', axis: { tickMinStep: 1 } } },
+    },
+  ],
+};
+
+const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+const svg = await view.toSVG();
+await mkdir(dirname(args.out), { recursive: true });
+await writeFile(`${args.out}.svg`, svg);
+const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
+await writeFile(`${args.out}.png`, png.render().asPng());
+console.log(`wrote ${args.out}.svg and ${args.out}.png (${p95.length} points, step ${step} s)`);

@@ -1,0 +1,179 @@
+/**
+ * Shared test helpers: the real Docker engine, real Redis, the step images built exactly as an
+ * attendee builds them (`docker build .` in the step folder). Traffic goes only to ports
+ * published on 127.0.0.1.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+
+export type { StartedNetwork, StartedTestContainer };
+export const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const APP_PORT = 8080;
+
+/** The name of a base image the kit provides (tooling/images/<folder>/IMAGE: one source of truth). */
+export async function imageName(folder: string): Promise<string> {
+  return (await readFile(`${KIT_ROOT}/tooling/images/${folder}/IMAGE`, 'utf8')).trim();
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the docker CLI, as a person would type it, and returns its stdout. */
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('docker', args, { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+const builds = new Map<string, Promise<string>>();
+
+/** Builds steps/<step> with `docker build` (layer cache makes a rebuild take a second) and returns its tag. */
+export function buildStep(step: string): Promise<string> {
+  let build = builds.get(step);
+  if (!build) {
+    const tag = `kube-selfops/${step}:test`;
+    build = execFileAsync('docker', ['build', '-q', '-t', tag, `${KIT_ROOT}/steps/${step}`], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      maxBuffer: 64 * 1024 * 1024,
+    }).then(() => tag);
+    builds.set(step, build);
+  }
+  return build;
+}
+
+export async function startNetwork(): Promise<StartedNetwork> {
+  return new Network().start();
+}
+
+/** A named volume that outlives containers; removed by tooling/cleanup.sh through its label. */
+export async function createVolume(): Promise<string> {
+  return (await docker('volume', 'create', '--label', 'org.testcontainers=true')).trim();
+}
+
+/** Redis with append-only persistence, reachable as redis:6379 on the network. */
+export async function startRedis(network: StartedNetwork, volume?: string): Promise<StartedTestContainer> {
+  let redis = new GenericContainer(await imageName('redis'))
+    .withNetwork(network)
+    .withNetworkAliases('redis')
+    .withCommand(['redis-server', '--appendonly', 'yes'])
+    .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'));
+  if (volume) redis = redis.withBindMounts([{ source: volume, target: '/data' }]);
+  return redis.start();
+}
+
+/**
+ * Starts a step image with REDIS_URL pointing at the network's Redis; port 8080 published. Every
+ * replica is also reachable as `app` on the network (how Prometheus and nginx find them all).
+ */
+export async function startApp(
+  image: string,
+  network: StartedNetwork,
+  env: Record<string, string> = {},
+): Promise<StartedTestContainer> {
+  return new GenericContainer(image)
+    .withNetwork(network)
+    .withNetworkAliases('app')
+    .withEnvironment({ REDIS_URL: 'redis://redis:6379', ...env })
+    .withExposedPorts(APP_PORT)
+    .withWaitStrategy(Wait.forListeningPorts())
+    .start();
+}
+
+/** The app's URL on the host's loopback. */
+export function urlOf(app: StartedTestContainer, path = '/'): string {
+  return `http://127.0.0.1:${app.getMappedPort(APP_PORT)}${path}`;
+}
+
+export interface HitResult {
+  /** Requests answered with a status code, in order. */
+  statuses: number[];
+  /** The error of the first request that got no answer (the app was gone), if any. */
+  failure?: Error;
+}
+
+/** Sends `count` GET requests one after another; stops at the first one that gets no answer. */
+export async function hit(url: string, count: number): Promise<HitResult> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    } catch (err) {
+      return { statuses, failure: err as Error };
+    }
+  }
+  return { statuses };
+}
+
+/** `docker stop` as typed by a person (default grace period); returns the seconds it took. */
+export async function timedDockerStop(container: StartedTestContainer): Promise<number> {
+  const start = process.hrtime.bigint();
+  await docker('stop', container.getId());
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/** `docker run` in the foreground, for an app expected to exit: returns its exit code and output. */
+export async function dockerRunToExit(image: string, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+  const args = ['run', '--rm', '--label', 'org.testcontainers=true'];
+  for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`);
+  try {
+    const { stdout, stderr } = await execFileAsync('docker', [...args, image], { timeout: 30_000 });
+    return { exitCode: 0, output: stdout + stderr };
+  } catch (err) {
+    const { code, stdout, stderr } = err as { code: unknown; stdout: string; stderr: string };
+    if (typeof code !== 'number') throw err;
+    return { exitCode: code, output: stdout + stderr };
+  }
+}
+
+/** What `docker logs` shows: stdout and stderr together. */
+export async function dockerLogs(container: StartedTestContainer): Promise<string> {
+  const { stdout, stderr } = await execFileAsync('docker', ['logs', container.getId()], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout + stderr;
+}
+
+/** Reads a file out of a container, running or stopped, with `docker cp`. */
+export async function readFileFrom(container: StartedTestContainer, path: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kit-cp-'));
+  try {
+    await docker('cp', `${container.getId()}:${path}`, dir);
+    return await readFile(join(dir, basename(path)), 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits (at most `timeoutMs`) for the container to exit and returns its exit code. */
+export async function waitForExit(container: StartedTestContainer, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [running, code] = (await docker('inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', container.getId()))
+      .trim()
+      .split(' ');
+    if (running === 'false') return Number(code);
+    if (Date.now() > deadline) throw new Error(`container ${container.getId().slice(0, 12)} still running after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Reads a key with redis-cli inside the Redis container. */
+export async function redisGet(redis: StartedTestContainer, key: string): Promise<string> {
+  const { output, exitCode } = await redis.exec(['redis-cli', 'get', key]);
+  if (exitCode !== 0) throw new Error(`redis-cli get ${key} failed: ${output}`);
+  return output.trim();
+}
+
+/** Stops containers and the network whatever state they are in (some tests crash or stop them). */
+export async function teardown(...things: Array<{ stop(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const thing of things) {
+    try {
+      await thing?.stop();
+    } catch {
+      // already stopped or removed: nothing left to clean
+    }
+  }
+}
