@@ -15,6 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 K8S_VERSION="${KIT_K8S_VERSION:-v1.34.4}"          # newest v1.34 patch on the proxy (2026-11); ≤1.34 runs on cgroup v1
 ETCD_VERSION="${KIT_ETCD_VERSION:-v3.5.35}"        # newest v3.5 patch on the proxy
 CRI_DOCKERD_VERSION="${KIT_CRI_DOCKERD_VERSION:-v0.4.3}"
+# Bump when the way modules are prepared or built changes: forces a fresh module dir and rebuild.
+RECIPE=2
 K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 CLUSTER_CACHE="$KIT_CACHE/cluster"
@@ -23,28 +25,48 @@ BIN="$OUT/bin"
 LOG="$OUT/build.log"
 
 command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || die "Go (>= 1.24) is needed to build the cluster binaries: install it (https://go.dev/dl is not needed: any Go >= 1.24 on PATH will do) and run again."
+command -v go >/dev/null || die "Go >= 1.24 is needed to build the cluster binaries: put it on PATH and run again."
+go_minor="$(go env GOVERSION | sed -nE 's/^go1\.([0-9]+).*/\1/p')"
+[ "${go_minor:-0}" -ge 24 ] || die "Go >= 1.24 is needed (found $(go env GOVERSION)): 'go get -tool' and k8s $K8S_VERSION need it."
 export CGO_ENABLED=0 GOWORK=off GO111MODULE=on GOFLAGS="-buildvcs=false"
 mkdir -p "$BIN"
+# One build at a time per cache (a second run waits, then finds everything up to date).
+if command -v flock >/dev/null; then exec 9>"$CLUSTER_CACHE/.build.lock"; flock 9; fi
 
 # timed LABEL CMD...: run CMD under nice -n 10, log wall time and the largest process's peak RSS.
 timed() {
-  local label="$1" t0 rc=0 tf; shift
-  t0=$(date +%s.%N)
+  local label="$1" rc=0 t0 tf ef wall rss msg; shift
+  t0=$(date +%s); tf="$(mktemp)"; ef="$(mktemp)"
   if [ -x /usr/bin/time ]; then
-    tf="$(mktemp)"
-    /usr/bin/time -f '%e %M' -o "$tf" nice -n 10 "$@" || rc=$?
-    read -r wall rss < <(tail -n1 "$tf") || true; rm -f "$tf"
-    wall="${wall}s wall, peak RSS $(( ${rss:-0} / 1024 )) MiB (largest process)"
+    /usr/bin/time -f '%e %M' -o "$tf" nice -n 10 "$@" 2>"$ef" || rc=$?
+    read -r wall rss < <(tail -n1 "$tf") || true
+    msg="${wall}s wall, peak RSS $(( ${rss:-0} / 1024 )) MiB (largest process)"
   else
-    nice -n 10 "$@" || rc=$?
-    wall="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo 0)")s wall"
+    nice -n 10 "$@" 2>"$ef" || rc=$?
+    msg="$(( $(date +%s) - t0 ))s wall"
   fi
-  [ "$rc" -eq 0 ] || die "$label failed (exit $rc): $*"
-  progress "$label: $wall"
-  printf '%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$label" "$wall" >>"$LOG"
+  # go's "downloading/upgraded/added" chatter goes to the log only; anything else is shown.
+  cat "$ef" >>"$LOG"
+  grep -vE '^go: (downloading|upgraded|added|finding) ' "$ef" >&2 || true
+  rm -f "$tf" "$ef"
+  [ "$rc" -eq 0 ] || die "$label failed (exit $rc); full output in $LOG"
+  progress "$label: $msg"
+  printf '%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$label" "$msg" >>"$LOG"
 }
 
+# match_go_directives GOMOD: give the build module the dependency's go line and godebug default, so
+# the binary keeps the GODEBUG defaults its release was built with (not those of the local Go).
+match_go_directives() {
+  local godebug goline edits=()
+  godebug="$(sed -nE 's/^godebug[[:space:]]+(default=[^[:space:]]+).*/\1/p' "$1")"
+  goline="$(sed -nE 's/^go[[:space:]]+([0-9.]+).*/\1/p' "$1")"
+  [ -n "$goline" ] && edits+=(-go="$goline")
+  [ -n "$godebug" ] && edits+=(-godebug="$godebug")
+  [ ${#edits[@]} -eq 0 ] || go mod edit "${edits[@]}"
+}
+
+# build_flags LDFLAGS PKG [TAGS]: the string a stamp records (with the version).
+build_flags() { printf '%s' "recipe=$RECIPE -trimpath -tags=${3:-} -ldflags=$1 $2"; }
 # fresh NAME VERSION FLAGS: true if bin/NAME exists and was built with this version and these flags.
 fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.stamp" 2>/dev/null)" = "$2 $(printf '%s' "$3" | sha256sum | cut -c1-12)" ]; }
 stamp() { printf '%s %s\n' "$2" "$(printf '%s' "$3" | sha256sum | cut -c1-12)" >"$BIN/.$1.stamp"; }
@@ -52,7 +74,10 @@ stamp() { printf '%s %s\n' "$2" "$(printf '%s' "$3" | sha256sum | cut -c1-12)" >
 # mod_field JSON_FILE FIELD: a string field of `go mod download -json` output.
 mod_field() { sed -nE "s/^[[:space:]]*\"$2\": \"(.*)\",?\$/\1/p" "$1" | head -n1; }
 
-# new_module DIR PATH: an empty main module in DIR (recreated unless DIR/.ready exists).
+# ready DIR: the build module in DIR was prepared by this recipe.  done_ready DIR: mark it so.
+ready() { [ "$(cat "$1/.ready" 2>/dev/null)" = "recipe=$RECIPE" ]; }
+done_ready() { echo "recipe=$RECIPE" >"$1/.ready"; }
+# new_module DIR PATH: a fresh, empty main module in DIR.
 new_module() {
   rm -rf "$1"; mkdir -p "$1"
   (cd "$1" && go mod init "$2" >/dev/null 2>&1)
@@ -61,7 +86,7 @@ new_module() {
 # go_build NAME VERSION LDFLAGS PKG [TAGS]: build one binary unless fresh, then stamp it.
 go_build() {
   local name="$1" version="$2" ldflags="$3" pkg="$4" tags="${5:-}"
-  local flags="-trimpath -tags=$tags -ldflags=$ldflags $pkg"
+  local flags; flags="$(build_flags "$ldflags" "$pkg" "$tags")"
   if fresh "$name" "$version" "$flags"; then progress "$name $version: up to date"; return 0; fi
   timed "go build $name $version" go build -trimpath -tags="$tags" -ldflags="$ldflags" -o "$BIN/.$name.tmp" "$pkg"
   mv -f "$BIN/.$name.tmp" "$BIN/$name"
@@ -73,7 +98,7 @@ build_k8s() {
   for cmd in "${K8S_COMMANDS[@]}"; do fresh "$cmd" "$K8S_VERSION" "$(k8s_flags "$cmd")" || missing+=("$cmd"); done
   if [ ${#missing[@]} -eq 0 ]; then progress "Kubernetes $K8S_VERSION: all binaries up to date"; return 0; fi
 
-  if [ ! -f "$src/.ready" ]; then
+  if ! ready "$src"; then
     progress "Kubernetes $K8S_VERSION: preparing the build module in $src"
     new_module "$src" kit.invalid/k8s-build
     cd "$src"
@@ -86,18 +111,13 @@ build_k8s() {
     staging="$(sed -nE 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/.*#\2#p' "$gomod")"
     [ -n "$staging" ] || die "no staging replaces found in $gomod"
     for m in $staging; do edits+=(-replace="$m=$m@$staging_version"); done
-    # Keep the GODEBUG defaults (and language version) the release was built with.
-    local godebug goline
-    godebug="$(sed -nE 's/^godebug[[:space:]]+(default=[^[:space:]]+).*/\1/p' "$gomod")"
-    goline="$(sed -nE 's/^go[[:space:]]+([0-9.]+).*/\1/p' "$gomod")"
-    [ -n "$godebug" ] && edits+=(-godebug="$godebug")
-    [ -n "$goline" ] && edits+=(-go="$goline")
     go mod edit "${edits[@]}"
+    match_go_directives "$gomod"
     progress "Kubernetes $K8S_VERSION: $(echo "$staging" | wc -w) staging modules replaced by $staging_version"
     local pkgs=()
     for cmd in "${K8S_COMMANDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION"); done
     timed "go get -tool (resolve + download dependencies)" go get -tool "${pkgs[@]}"
-    date -u +%FT%TZ >.ready
+    done_ready "$src"
   fi
   cd "$src"
   for cmd in "${K8S_COMMANDS[@]}"; do
@@ -109,33 +129,29 @@ build_k8s() {
 K8S_TAGS="selinux,notest,grpcnotrace"
 k8s_ldflags() {
   local v="$K8S_VERSION" minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-  local src="$CLUSTER_CACHE/src-$K8S_VERSION" date commit p flags="-s -w"
-  # Build date = the release's tag time from the proxy (reproducible), commit from the proxy's origin info.
-  date="$(mod_field "$src/k8s.json" Time 2>/dev/null || true)"; date="${date:-1970-01-01T00:00:00Z}"
-  commit="$(mod_field "$src/k8s.json" Hash 2>/dev/null || true)"
+  local src="$CLUSTER_CACHE/src-$K8S_VERSION" date p flags="-s -w"
+  # Build date = the tag's time from the proxy's .info file (reproducible). The proxy gives no commit
+  # hash, so gitCommit is set empty (otherwise it prints the placeholder "$Format:%H$").
+  date="$(sed -nE 's/.*"Time":"([^"]+)".*/\1/p' "$(mod_field "$src/k8s.json" Info 2>/dev/null)" 2>/dev/null || true)"
+  date="${date:-1970-01-01T00:00:00Z}"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date"
-    [ -n "$commit" ] && flags+=" -X $p.gitCommit=$commit"
+    flags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date -X $p.gitCommit="
   done
   printf '%s' "$flags"
 }
-k8s_flags() { printf '%s' "-trimpath -tags=$K8S_TAGS -ldflags=$(k8s_ldflags) k8s.io/kubernetes/cmd/$1"; }
+k8s_flags() { build_flags "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$1" "$K8S_TAGS"; }
 
 build_etcd() {
   local src="$CLUSTER_CACHE/src-etcd-$ETCD_VERSION" ldflags="-s -w"
-  if [ -f "$src/etcd.json" ]; then
-    local commit; commit="$(mod_field "$src/etcd.json" Hash)"
-    [ -n "$commit" ] && ldflags+=" -X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:0:9}"
-  fi
-  if fresh etcd "$ETCD_VERSION" "-trimpath -ldflags=$ldflags"; then progress "etcd $ETCD_VERSION: up to date"; return 0; fi
-  if [ ! -f "$src/.ready" ]; then
+  if fresh etcd "$ETCD_VERSION" "$(build_flags "$ldflags" go.etcd.io/etcd/server/v3)"; then progress "etcd $ETCD_VERSION: up to date"; return 0; fi
+  if ! ready "$src"; then
     progress "etcd $ETCD_VERSION: preparing the build module in $src"
     new_module "$src" kit.invalid/etcd-build
     cd "$src"
     timed "go mod download go.etcd.io/etcd/server/v3@$ETCD_VERSION" go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >etcd.json
+    match_go_directives "$(mod_field etcd.json GoMod)"
     timed "go get -tool etcd (resolve + download dependencies)" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-    date -u +%FT%TZ >.ready
-    build_etcd; return
+    done_ready "$src"
   fi
   cd "$src"
   go_build etcd "$ETCD_VERSION" "$ldflags" go.etcd.io/etcd/server/v3
@@ -144,8 +160,8 @@ build_etcd() {
 build_cri_dockerd() {
   local src="$CLUSTER_CACHE/src-cri-dockerd-$CRI_DOCKERD_VERSION" mod=github.com/Mirantis/cri-dockerd
   local ldflags="-s -w -X $mod/cmd/version.Version=${CRI_DOCKERD_VERSION#v} -X $mod/cmd/version.GitCommit=${CRI_DOCKERD_VERSION}"
-  if fresh cri-dockerd "$CRI_DOCKERD_VERSION" "-trimpath -ldflags=$ldflags"; then progress "cri-dockerd $CRI_DOCKERD_VERSION: up to date"; return 0; fi
-  if [ ! -f "$src/.ready" ]; then
+  if fresh cri-dockerd "$CRI_DOCKERD_VERSION" "$(build_flags "$ldflags" "$mod")"; then progress "cri-dockerd $CRI_DOCKERD_VERSION: up to date"; return 0; fi
+  if ! ready "$src"; then
     progress "cri-dockerd $CRI_DOCKERD_VERSION: preparing the build module in $src"
     new_module "$src" kit.invalid/cri-dockerd-build
     cd "$src"
@@ -157,10 +173,11 @@ build_cri_dockerd() {
     local edits=()
     while read -r from to ver; do edits+=(-replace="$from=$to@$ver"); done < <(
       sed -nE 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]()]+)([[:space:]]+v[^[:space:]]+)?[[:space:]]+=>[[:space:]]+([^./][^[:space:]]*)[[:space:]]+(v[^[:space:]]+).*#\2 \4 \5#p' "$gomod")
-    [ ${#edits[@]} -gt 0 ] && go mod edit "${edits[@]}"
+    [ ${#edits[@]} -eq 0 ] || go mod edit "${edits[@]}"
+    match_go_directives "$gomod"
     progress "cri-dockerd $CRI_DOCKERD_VERSION: ${#edits[@]} replaces copied from its go.mod"
     timed "go get -tool cri-dockerd (resolve + download dependencies)" go get -tool "$mod@$CRI_DOCKERD_VERSION"
-    date -u +%FT%TZ >.ready
+    done_ready "$src"
   fi
   cd "$src"
   go_build cri-dockerd "$CRI_DOCKERD_VERSION" "$ldflags" "$mod"
