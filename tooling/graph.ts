@@ -62,7 +62,14 @@ if (p95.length === 0) {
   process.exit(1);
 }
 
-const time = { field: 'time', type: 'temporal', title: null, axis: { format: '%H:%M:%S' } } as const;
+// One time axis for all panels, over the whole requested range.
+const time = {
+  field: 'time',
+  type: 'temporal' as const,
+  title: null,
+  axis: { format: '%H:%M:%S' },
+  scale: { domain: [start * 1000, end * 1000] },
+};
 const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: { text: args.title, subtitle: `Prometheus, last ${minutes} min, app="${args.app}"` },
@@ -75,7 +82,7 @@ const spec: TopLevelSpec = {
       layer: [
         {
           data: { values: [...p50, ...p95] },
-          mark: { type: 'line', interpolate: 'monotone' },
+          mark: { type: 'line' },
           encoding: {
             x: time,
             y: { field: 'value', type: 'quantitative', title: 'latency (ms)' },
@@ -98,7 +105,7 @@ const spec: TopLevelSpec = {
       width: 720,
       height: 110,
       data: { values: rps },
-      mark: { type: 'area', interpolate: 'monotone', opacity: 0.6, color: '#54a24b' },
+      mark: { type: 'area', opacity: 0.6, color: '#54a24b' },
       encoding: { x: time, y: { field: 'value', type: 'quantitative', title: 'requests/s' } },
     },
     {

@@ -57,6 +57,14 @@ describe('steps are consistent snapshots', () => {
     expect(quoted.filter((line) => !source.has(line))).toEqual([]);
   });
 
+  test.each(steps)('%s/README.md quotes PromQL only as it stands in k8s/prometheus/rules.yml', (step) => {
+    const rules = new Set(read('k8s/prometheus/rules.yml').split('\n').map((line) => line.trim()));
+    const quoted = [...read(`steps/${step}/README.md`).matchAll(/```promql\n([\s\S]*?)```/g)]
+      .flatMap((block) => (block[1] ?? '').split('\n').map((line) => line.trim()))
+      .filter((line) => line !== '');
+    expect(quoted.filter((line) => !rules.has(line))).toEqual([]);
+  });
+
   test.each(steps)('%s has what an attendee needs: Dockerfile, deploy/, tests, README', (step) => {
     for (const part of ['Dockerfile', '.dockerignore', 'package-lock.json', 'deploy/app.yaml', 'test', 'README.md']) {
       expect(existsSync(`${KIT_ROOT}/steps/${step}/${part}`)).toBe(true);
