@@ -15,7 +15,7 @@ rm -rf "$out" && mkdir -p "$out"
 tooling/images.sh node redis
 for step in 02-pid1-fixed 03-metrics; do
   progress "building $step"
-  DOCKER_BUILDKIT=0 docker build -q -t "kube-selfops/$step:bench" "steps/$step" >/dev/null
+  docker_build "kube-selfops/$step:bench" "steps/$step"
 done
 docker network create $net >/dev/null
 docker run -d --name bench-redis --network $net --network-alias redis redis:7-bookworm >/dev/null

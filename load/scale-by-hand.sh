@@ -16,7 +16,7 @@ cleanup
 
 tooling/images.sh node redis prometheus nginx
 progress "building $image"
-DOCKER_BUILDKIT=0 docker build -q -t $image steps/03-metrics >/dev/null
+docker_build $image steps/03-metrics
 docker network create $net >/dev/null
 docker run -d --name demo-redis --network $net --network-alias redis redis:7-bookworm >/dev/null
 app() { docker run -d --name "demo-app-$1" --network $net --network-alias app -e REDIS_URL=redis://redis:6379 $image >/dev/null; }

@@ -38,7 +38,8 @@ ensure_debian_base() {
 ensure_image() {
   local dir="$IMAGES_DIR/$1" name hash ctx
   name="$(eval "echo $(cat "$dir/IMAGE")")"
-  hash="$(cd "$dir" && recipe_hash $(ls | sort) "$KIT_ROOT/tooling/lib.sh")"
+  # The recipe: the folder's files and the pinned versions they are built with.
+  hash="$(cd "$dir" && { cat $(ls | sort); echo "$KIT_NODE_VERSION $KIT_NPM_VERSION $KIT_DEBIAN_SUITE"; } | sha256sum | cut -c1-12)"
   local have; have="$(docker image inspect -f '{{index .Config.Labels "kube-selfops.recipe"}}' "$name" 2>/dev/null || echo missing)"
   # Present and official (no label), or built here from the current recipe: nothing to do.
   if [ "$have" = "" ] || [ "$have" = "$hash" ]; then return 0; fi

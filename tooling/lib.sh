@@ -35,5 +35,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# recipe_hash FILE...: a short hash of the inputs of a cached artefact, to know when to rebuild.
-recipe_hash() { cat "$@" | sha256sum | cut -c1-12; }
+# docker_build TAG DIR: `docker build` as an attendee runs it, quietly; on failure, shows why.
+# (Docker picks BuildKit where it is installed, else the legacy builder, whose deprecation
+# notice would only be noise here.)
+docker_build() {
+  local log="$KIT_CACHE/build-${1//[\/:]/_}.log"
+  docker build -q -t "$1" "$2" >/dev/null 2>"$log" || { tail -n 30 "$log" >&2; die "docker build -t $1 $2 failed (log: $log)"; }
+}

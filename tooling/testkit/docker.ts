@@ -36,7 +36,6 @@ export function buildStep(step: string): Promise<string> {
   if (!build) {
     const tag = `kube-selfops/${step}:test`;
     build = execFileAsync('docker', ['build', '-q', '-t', tag, `${KIT_ROOT}/steps/${step}`], {
-      env: { ...process.env, DOCKER_BUILDKIT: '0' },
       maxBuffer: 64 * 1024 * 1024,
     }).then(() => tag);
     builds.set(step, build);
@@ -61,7 +60,9 @@ export async function startRedis(network: StartedNetwork, volume?: string): Prom
     .withCommand(['redis-server', '--appendonly', 'yes'])
     .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'));
   if (volume) redis = redis.withBindMounts([{ source: volume, target: '/data' }]);
-  return redis.start();
+  const started = await redis.start();
+  redisOn.set(network.getName(), started);
+  return started;
 }
 
 /**
@@ -73,13 +74,35 @@ export async function startApp(
   network: StartedNetwork,
   env: Record<string, string> = {},
 ): Promise<StartedTestContainer> {
-  return new GenericContainer(image)
+  const app = await new GenericContainer(image)
     .withNetwork(network)
     .withNetworkAliases('app')
     .withEnvironment({ REDIS_URL: 'redis://redis:6379', ...env })
     .withExposedPorts(APP_PORT)
     .withWaitStrategy(Wait.forListeningPorts())
     .start();
+  const redis = redisOn.get(network.getName());
+  if (redis) await waitForRedisClient(redis, app.getIpAddress(network.getName()));
+  return app;
+}
+
+/** The Redis started on each network, so startApp can wait for the app to connect to it. */
+const redisOn = new Map<string, StartedTestContainer>();
+
+/**
+ * The app listens before its Redis connection is up (it must start even when Redis is away), so a
+ * test's first hit could meet "unavailable". Wait until Redis has listed the app as a client in
+ * two polls 50 ms apart: the connection is up and its handshake (a few ms) is over.
+ */
+async function waitForRedisClient(redis: StartedTestContainer, appIp: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let seen = 0; ; ) {
+    const { output } = await redis.exec(['redis-cli', 'client', 'list']);
+    const client = output.split('\n').find((line) => line.includes(`addr=${appIp}:`));
+    if (client && ++seen === 2) return;
+    if (Date.now() > deadline) throw new Error(`the app at ${appIp} did not connect to Redis within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The app's URL on the host's loopback. */
