@@ -1,13 +1,18 @@
 // One jest project per step (tests live in steps/<step>/test), plus the kit's own tests.
+// Two suites: KIT_SUITE=docker (default) runs *.test.ts on the Docker engine; KIT_SUITE=cluster
+// runs *.cluster.test.ts on a Kubernetes cluster. `./kit test` runs both, in that order.
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
+const cluster = process.env.KIT_SUITE === 'cluster';
+
 const project = (name, dir) => ({
   displayName: name,
   rootDir: `${root}${dir}`,
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testMatch: [cluster ? '<rootDir>/test/**/*.cluster.test.ts' : '<rootDir>/test/**/*.test.ts'],
+  testPathIgnorePatterns: cluster ? [] : ['\\.cluster\\.test\\.ts$'],
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: `${root}tsconfig.json` }] },
@@ -22,5 +27,5 @@ const steps = readdirSync(`${root}steps`).filter((step) => existsSync(`${root}st
 export default {
   projects: [...steps.map((step) => project(step, `steps/${step}`)), project('kit', 'tooling')],
   reporters: ['default', `${root}tooling/testkit/summary-reporter.js`],
-  testTimeout: 120_000,
+  testTimeout: cluster ? 300_000 : 120_000,
 };

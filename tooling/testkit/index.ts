@@ -1,3 +1,7 @@
-/** The kit's shared test helpers: see docker.ts (containers) and observe.ts (Prometheus, nginx, k6). */
+/**
+ * The kit's shared test helpers: docker.ts (containers, Redis, the step images), observe.ts
+ * (Prometheus, nginx, k6) and cluster.ts (Kubernetes).
+ */
 export * from './docker.js';
 export * from './observe.js';
+export * from './cluster.js';

@@ -1,0 +1,111 @@
+/**
+ * Helpers for the end-to-end tests on a real Kubernetes cluster: the kit's local one
+ * (tooling/cluster/up.sh) or your own (KUBECONFIG). The step images are built from the step
+ * folders with `docker build`, never pulled. Traffic from the host reaches the app only through
+ * 127.0.0.1: a NodePort (the local cluster's kube-proxy serves NodePorts on loopback only).
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { KIT_ROOT, buildStep, docker } from './docker.js';
+
+const execFileAsync = promisify(execFile);
+
+/** KUBECONFIG and kubectl of the kit's local cluster, as tooling/cluster/env.sh prints them. */
+function clusterEnv(): { kubeconfig: string; kubectl: string } {
+  const lines = execFileSync('bash', [`${KIT_ROOT}/tooling/cluster/env.sh`]).toString();
+  const kubeconfig = /export KUBECONFIG='([^']+)'/.exec(lines)?.[1];
+  const bin = /export PATH='([^']+)'/.exec(lines)?.[1];
+  if (!kubeconfig || !bin) throw new Error(`tooling/cluster/env.sh printed no KUBECONFIG/PATH:\n${lines}`);
+  return { kubeconfig, kubectl: `${bin}/kubectl` };
+}
+
+let env: { kubeconfig: string; kubectl: string } | undefined;
+
+/** Runs kubectl against the cluster under test and returns its stdout. */
+export async function kubectl(...args: string[]): Promise<string> {
+  env ??= clusterEnv();
+  const { stdout } = await execFileAsync(env.kubectl, ['--kubeconfig', env.kubeconfig, ...args], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+/** kubectl ... -o json, parsed. */
+export async function kubectlJson<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await kubectl(...args, '-o', 'json')) as T;
+}
+
+/** The image a step's manifest deploys (`image: hits:X.Y.Z`, the step's package.json version). */
+export function manifestImage(step: string): string {
+  const manifest = readFileSync(`${KIT_ROOT}/steps/${step}/deploy/app.yaml`, 'utf8');
+  const image = /^\s+image: (hits:\S+)$/m.exec(manifest)?.[1];
+  if (!image) throw new Error(`steps/${step}/deploy/app.yaml names no hits image`);
+  return image;
+}
+
+/**
+ * Builds the step's image and gives it the name its manifest uses. The local cluster's runtime
+ * (cri-dockerd) uses Docker's own images, so nothing needs loading or pulling.
+ */
+export async function stepImageOnCluster(step: string): Promise<string> {
+  const image = manifestImage(step);
+  await docker('tag', await buildStep(step), image);
+  return image;
+}
+
+/** A fresh namespace with the step's manifests applied (app + Redis), rolled out. */
+export async function deployStep(step: string, namespace: string): Promise<void> {
+  await stepImageOnCluster(step);
+  await kubectl('create', 'namespace', namespace);
+  await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/steps/${step}/deploy`);
+  await kubectl('-n', namespace, 'rollout', 'status', 'statefulset/redis', '--timeout=120s');
+  await kubectl('-n', namespace, 'rollout', 'status', 'deploy/hits', '--timeout=120s');
+}
+
+/** Exposes the app on a NodePort (served on 127.0.0.1) and returns its base URL. */
+export async function nodePortUrl(namespace: string): Promise<string> {
+  await kubectl('-n', namespace, 'expose', 'deploy/hits', '--name=hits-nodeport', '--type=NodePort', '--port=80', '--target-port=http');
+  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', namespace, 'get', 'service', 'hits-nodeport');
+  const port = service.spec.ports[0]?.nodePort;
+  if (!port) throw new Error(`no nodePort on service hits-nodeport in ${namespace}`);
+  const url = `http://127.0.0.1:${port}`;
+  // kube-proxy programs the rule a moment after the Service exists.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await fetch(`${url}/`, { method: 'HEAD' }).then(() => true, () => false)) return url;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not answer within 20 s`);
+}
+
+export interface PodSummary {
+  name: string;
+  restarts: number;
+  ready: boolean;
+  phase: string;
+}
+
+/** The app's pods, with restart counts. */
+export async function appPods(namespace: string): Promise<PodSummary[]> {
+  const pods = await kubectlJson<{
+    items: Array<{
+      metadata: { name: string; deletionTimestamp?: string };
+      status: { phase: string; containerStatuses?: Array<{ restartCount: number; ready: boolean }> };
+    }>;
+  }>('-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/name=hits');
+  return pods.items
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => ({
+      name: pod.metadata.name,
+      phase: pod.status.phase,
+      restarts: pod.status.containerStatuses?.[0]?.restartCount ?? 0,
+      ready: pod.status.containerStatuses?.[0]?.ready ?? false,
+    }));
+}
+
+/** Deletes the namespace and waits; then makes its volumes available again (local cluster). */
+export async function deleteNamespace(namespace: string): Promise<void> {
+  await kubectl('-n', namespace, 'delete', 'deployment,statefulset,pod', '--all', '--wait=true', '--timeout=90s').catch(() => '');
+  await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=90s').catch(() => '');
+  await execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]).catch(() => undefined);
+}
