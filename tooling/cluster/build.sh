@@ -3,25 +3,22 @@
 #   kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl  (k8s.io/kubernetes)
 #   etcd          (go.etcd.io/etcd/server/v3)
 #   cri-dockerd   (github.com/Mirantis/cri-dockerd)
+#   coredns       (github.com/coredns/coredns; the cluster DNS, run as a pod from a local image)
 # into $KIT_CACHE/cluster/<k8s version>/bin/ and prints that directory on stdout.
 #
-# Usage: tooling/cluster/build.sh [k8s] [etcd] [cri-dockerd]     (no argument = all three)
+# Usage: tooling/cluster/build.sh [k8s] [etcd] [cri-dockerd] [coredns]     (no argument = all four)
 # Idempotent: a binary whose stamp file (bin/.<name>.stamp) matches version + build flags is skipped.
-# Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION.
+# Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION,
+# KIT_COREDNS_VERSION.
 # Go >= 1.24 must be on PATH (or in /usr/local/go/bin). GOMODCACHE/GOCACHE stay at Go's defaults.
 # Every go command runs under `nice -n 10`; times and peak RSS go to bin/../build.log.
-source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-K8S_VERSION="${KIT_K8S_VERSION:-v1.34.4}"          # newest v1.34 patch on the proxy (2026-11); ≤1.34 runs on cgroup v1
-ETCD_VERSION="${KIT_ETCD_VERSION:-v3.5.35}"        # newest v3.5 patch on the proxy
-CRI_DOCKERD_VERSION="${KIT_CRI_DOCKERD_VERSION:-v0.4.3}"
+# Pinned versions and paths (K8S_VERSION, ETCD_VERSION, CRI_DOCKERD_VERSION, COREDNS_VERSION): common.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # Bump when the way modules are prepared or built changes: forces a fresh module dir and rebuild.
 RECIPE=2
 K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
-CLUSTER_CACHE="$KIT_CACHE/cluster"
 OUT="$CLUSTER_CACHE/$K8S_VERSION"
-BIN="$OUT/bin"
 LOG="$OUT/build.log"
 
 command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
@@ -157,10 +154,24 @@ build_etcd() {
   go_build etcd "$ETCD_VERSION" "$ldflags" go.etcd.io/etcd/server/v3
 }
 
+# Local patch of cri-dockerd: never ask for a negative oom_score_adj. Lowering it needs
+# CAP_SYS_RESOURCE, which root lacks on these CI machines (sandboxed), and runc then fails every pod
+# sandbox ("runc create failed: unable to start container process: can't get final child's PID from
+# pipe: EOF"). cri-dockerd asks -998 for sandboxes, the kubelet -997 for Guaranteed pods; both
+# become 0 (only the OOM killer's preference changes). Bump the name when the patch changes.
+CRI_DOCKERD_PATCH=kit-oom-clamp-1
+patch_cri_dockerd() {  # DIR: a writable copy of the module source
+  sed -i 's/defaultSandboxOOMAdj int = -998/defaultSandboxOOMAdj int = 0/' "$1/core/sandbox_helpers.go"
+  sed -i 's/createConfig.HostConfig.OomScoreAdj = int(rOpts.OomScoreAdj)/createConfig.HostConfig.OomScoreAdj = max(0, int(rOpts.OomScoreAdj))/' "$1/core/helpers_linux.go"
+  grep -q 'defaultSandboxOOMAdj int = 0' "$1/core/sandbox_helpers.go" && grep -q 'max(0, int(rOpts.OomScoreAdj))' "$1/core/helpers_linux.go" \
+    || die "the cri-dockerd patch ($CRI_DOCKERD_PATCH) no longer applies to $CRI_DOCKERD_VERSION"
+}
+
 build_cri_dockerd() {
   local src="$CLUSTER_CACHE/src-cri-dockerd-$CRI_DOCKERD_VERSION" mod=github.com/Mirantis/cri-dockerd
-  local ldflags="-s -w -X $mod/cmd/version.Version=${CRI_DOCKERD_VERSION#v} -X $mod/cmd/version.GitCommit=${CRI_DOCKERD_VERSION}"
-  if fresh cri-dockerd "$CRI_DOCKERD_VERSION" "$(build_flags "$ldflags" "$mod")"; then progress "cri-dockerd $CRI_DOCKERD_VERSION: up to date"; return 0; fi
+  local version="$CRI_DOCKERD_VERSION+$CRI_DOCKERD_PATCH"
+  local ldflags="-s -w -X $mod/cmd/version.Version=${version#v} -X $mod/cmd/version.GitCommit=${CRI_DOCKERD_VERSION}"
+  if fresh cri-dockerd "$version" "$(build_flags "$ldflags" "$mod")"; then progress "cri-dockerd $version: up to date"; return 0; fi
   if ! ready "$src"; then
     progress "cri-dockerd $CRI_DOCKERD_VERSION: preparing the build module in $src"
     new_module "$src" kit.invalid/cri-dockerd-build
@@ -180,19 +191,49 @@ build_cri_dockerd() {
     done_ready "$src"
   fi
   cd "$src"
-  go_build cri-dockerd "$CRI_DOCKERD_VERSION" "$ldflags" "$mod"
+  # The patched copy of the module replaces the published one (a directory replace in the main module).
+  if [ "$(cat "$src/cri-dockerd/.patch" 2>/dev/null)" != "$CRI_DOCKERD_PATCH" ]; then
+    local dir; dir="$(go mod download -json "$mod@$CRI_DOCKERD_VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
+    [ -d "$dir" ] || die "no source directory for $mod@$CRI_DOCKERD_VERSION"
+    rm -rf "$src/cri-dockerd"; cp -r "$dir" "$src/cri-dockerd"; chmod -R u+w "$src/cri-dockerd"
+    patch_cri_dockerd "$src/cri-dockerd"
+    go mod edit -replace="$mod=./cri-dockerd"
+    echo "$CRI_DOCKERD_PATCH" >"$src/cri-dockerd/.patch"
+    progress "cri-dockerd $CRI_DOCKERD_VERSION: patched copy in $src/cri-dockerd ($CRI_DOCKERD_PATCH)"
+  fi
+  go_build cri-dockerd "$version" "$ldflags" "$mod"
+}
+
+build_coredns() {
+  local src="$CLUSTER_CACHE/src-coredns-$COREDNS_VERSION" mod=github.com/coredns/coredns
+  # Upstream's Makefile: tag grpcnotrace, -s -w, GitCommit; gitTag makes `-version` print the release.
+  local ldflags="-s -w -X $mod/coremain.GitCommit=$COREDNS_VERSION -X $mod/coremain.gitTag=$COREDNS_VERSION"
+  if fresh coredns "$COREDNS_VERSION" "$(build_flags "$ldflags" "$mod" grpcnotrace)"; then progress "coredns $COREDNS_VERSION: up to date"; return 0; fi
+  if ! ready "$src"; then
+    progress "coredns $COREDNS_VERSION: preparing the build module in $src"
+    new_module "$src" kit.invalid/coredns-build
+    cd "$src"
+    timed "go mod download $mod@$COREDNS_VERSION" go mod download -json "$mod@$COREDNS_VERSION" >coredns.json
+    # No replace directives upstream: only the go line (and godebug, if any) need copying.
+    match_go_directives "$(mod_field coredns.json GoMod)"
+    timed "go get -tool coredns (resolve + download dependencies)" go get -tool "$mod@$COREDNS_VERSION"
+    done_ready "$src"
+  fi
+  cd "$src"
+  go_build coredns "$COREDNS_VERSION" "$ldflags" "$mod" grpcnotrace
 }
 
 main() {
   local what=("$@") w
-  [ ${#what[@]} -gt 0 ] || what=(k8s etcd cri-dockerd)
+  [ ${#what[@]} -gt 0 ] || what=(k8s etcd cri-dockerd coredns)
   progress "building into $BIN with $(go version | cut -d' ' -f3) ($(nproc) cores, nice -n 10)"
   for w in "${what[@]}"; do
     case "$w" in
       k8s) build_k8s ;;
       etcd) build_etcd ;;
       cri-dockerd) build_cri_dockerd ;;
-      *) die "unknown component '$w' (expected: k8s etcd cri-dockerd)" ;;
+      coredns) build_coredns ;;
+      *) die "unknown component '$w' (expected: k8s etcd cri-dockerd coredns)" ;;
     esac
   done
   echo "$BIN"
