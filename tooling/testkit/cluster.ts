@@ -109,3 +109,12 @@ export async function deleteNamespace(namespace: string): Promise<void> {
   await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=90s').catch(() => '');
   await execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]).catch(() => undefined);
 }
+
+/**
+ * Removes k8s/prometheus (and its namespace) and waits until it is gone: applying it again while
+ * namespace `monitoring` is still terminating would be refused.
+ */
+export async function deletePrometheus(): Promise<void> {
+  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/prometheus`, '--ignore-not-found', '--wait=true', '--timeout=120s').catch(() => '');
+  await kubectl('wait', '--for=delete', 'namespace/monitoring', '--timeout=120s').catch(() => '');
+}

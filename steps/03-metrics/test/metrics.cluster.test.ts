@@ -3,7 +3,7 @@
  * pod, and `kubectl scale` to three replicas brings p95 under 100 ms at a load where one replica
  * breaks it, measured by k6 and by Prometheus.
  */
-import { appPods, deleteNamespace, deployStep, eventually, kubectl, kubectlJson, nodePortUrl, runK6, KIT_ROOT } from '@kit/testkit';
+import { appPods, deleteNamespace, deletePrometheus, deployStep, eventually, kubectl, kubectlJson, nodePortUrl, runK6, KIT_ROOT } from '@kit/testkit';
 
 const NS = 'hits'; // the namespace k8s/prometheus is allowed to watch
 const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
@@ -21,6 +21,7 @@ async function promQuery(expr: string): Promise<number[]> {
 }
 
 beforeAll(async () => {
+  await deletePrometheus();
   await deleteNamespace(NS);
   await deployStep('03-metrics', NS);
   await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus`);
@@ -32,9 +33,9 @@ beforeAll(async () => {
   app = await nodePortUrl(NS);
 }, 300_000);
 afterAll(async () => {
-  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/prometheus`, '--ignore-not-found', '--wait=false').catch(() => '');
+  await deletePrometheus();
   await deleteNamespace(NS);
-}, 180_000);
+}, 300_000);
 
 async function scrapedPods(count: number): Promise<void> {
   await eventually(`Prometheus to scrape ${count} app pods`, async () =>
