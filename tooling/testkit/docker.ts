@@ -170,6 +170,11 @@ export async function readFileFrom(container: StartedTestContainer, path: string
   }
 }
 
+/** The JSON lines of a log (one object per line); anything else, like an entrypoint's echo, is dropped. */
+export function jsonLogLines<T = { level: string; msg: string }>(logs: string): T[] {
+  return logs.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as T);
+}
+
 /** Waits (at most `timeoutMs`) for the container to exit and returns its exit code. */
 export async function waitForExit(container: StartedTestContainer, timeoutMs = 10_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;

@@ -31,9 +31,13 @@ export interface Sample {
   value: number;
 }
 
-/** An instant query; an empty array is Prometheus saying "no data". */
-export async function promQuery(prometheus: StartedTestContainer, expr: string): Promise<Sample[]> {
-  const url = `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}/api/v1/query?query=${encodeURIComponent(expr)}`;
+/**
+ * An instant query to a Prometheus container, or to a base URL on 127.0.0.1 (a cluster's NodePort);
+ * an empty array is Prometheus saying "no data".
+ */
+export async function promQuery(prometheus: StartedTestContainer | string, expr: string): Promise<Sample[]> {
+  const base = typeof prometheus === 'string' ? prometheus : `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}`;
+  const url = `${base}/api/v1/query?query=${encodeURIComponent(expr)}`;
   const body = (await (await fetch(url)).json()) as {
     status: string;
     error?: string;

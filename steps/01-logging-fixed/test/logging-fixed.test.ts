@@ -3,7 +3,7 @@
  * old crash site now logs instead of killing the process, and /status answers.
  */
 import {
-  buildStep, dockerLogs, dockerRunToExit, hit, redisGet, startApp, startNetwork, startRedis, teardown, urlOf,
+  buildStep, dockerLogs, dockerRunToExit, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown, urlOf,
   type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
 import { isLuckyVisitor } from '../src/lucky.js';
@@ -19,10 +19,7 @@ interface LogLine {
   visitor?: number;
 }
 
-/** Parses `docker logs` into JSON lines; anything that is not JSON (the entrypoint's echo) is dropped. */
-function jsonLines(logs: string): LogLine[] {
-  return logs.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
-}
+const jsonLines = (logs: string) => jsonLogLines<LogLine>(logs);
 
 /** How many of the first `hits` hits are lucky for the seeded app (replays its own rule). */
 function luckyHits(seed: number, hits: number): number {

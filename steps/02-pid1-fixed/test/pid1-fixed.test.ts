@@ -4,7 +4,7 @@
  * outside the app container.
  */
 import {
-  buildStep, createVolume, docker, dockerLogs, hit, redisGet, startApp, startNetwork, startRedis, teardown,
+  buildStep, createVolume, docker, dockerLogs, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
   timedDockerStop, urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
 
@@ -73,7 +73,7 @@ describe('a request in flight when SIGTERM arrives', () => {
     expect(await stopping).toBeLessThan(5);
     expect(await waitForExit(app)).toBe(0);
 
-    const messages = (await dockerLogs(app)).split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const messages = jsonLogLines(await dockerLogs(app)).map((line) => line.msg);
     const order = ['shutting down: draining in-flight requests', 'request completed', 'shut down cleanly'];
     const positions = order.map((msg) => messages.lastIndexOf(msg));
     expect(positions.every((position) => position >= 0)).toBe(true);
