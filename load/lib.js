@@ -42,9 +42,16 @@ export function options(scenario) {
 
 // One iteration: a single GET of ENDPOINT (/slow), no sleep, so every VU is a closed loop (a new request as soon
 // as the previous one answered): `while true; do curl /slow; done`.
+// A failed request says why (status or network error), a few times per VU so a dead app
+// doesn't flood the terminal: "503" and "connection reset" point at different fixes.
+let failuresShown = 0;
 export function hitSlow() {
   const res = http.get(`${TARGET}${ENDPOINT}`, { tags: { name: `GET ${ENDPOINT}` } });
-  check(res, { 'status is 200': (r) => r.status === 200 });
+  const ok = check(res, { 'status is 200': (r) => r.status === 200 });
+  if (!ok && failuresShown < 5) {
+    failuresShown += 1;
+    console.warn(`failed: GET ${ENDPOINT} -> ${res.status ? `status ${res.status}` : `no response (${res.error})`}`);
+  }
 }
 
 const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);

@@ -82,15 +82,16 @@ export async function runK6(script: string, env: Record<string, string>): Promis
   const dir = await mkdtemp(join(tmpdir(), 'kit-k6-'));
   const summary = join(dir, 'summary.json');
   try {
-    const { stdout } = await execFileAsync(`${KIT_ROOT}/load/k6`, ['run', '--quiet', `${KIT_ROOT}/load/${script}`], {
+    const { stdout, stderr } = await execFileAsync(`${KIT_ROOT}/load/k6`, ['run', '--quiet', `${KIT_ROOT}/load/${script}`], {
       env: { ...process.env, ...env, SUMMARY: summary },
       maxBuffer: 64 * 1024 * 1024,
     }).catch((err: { code?: number; stdout?: string; stderr?: string }) => {
       // Exit code 99: thresholds crossed. The summary is still written, and that is the result.
-      if (err.code === 99) return { stdout: err.stdout ?? '' };
+      if (err.code === 99) return { stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
       throw new Error(`k6 failed (exit ${err.code}): ${err.stderr ?? ''}`);
     });
-    process.stdout.write(stdout);
+    // stderr holds the script's own warnings, e.g. why a request failed.
+    process.stdout.write(stderr + stdout);
     return parseK6Summary(JSON.parse(await readFile(summary, 'utf8')));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * Step 02 proves the PID 1 beat on a real Docker engine: `docker stop` is fast and clean, a
- * request in flight still gets its answer, the app does not run as root, and the data lives
- * outside the app container.
+ * request in flight still gets its answer, the app does not run as root, readiness waits for
+ * Redis, and the data lives outside the app container.
  */
 import {
   buildStep, createVolume, docker, dockerLogs, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
@@ -78,6 +78,38 @@ describe('a request in flight when SIGTERM arrives', () => {
     const positions = order.map((msg) => messages.lastIndexOf(msg));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+});
+
+describe('readiness: no traffic before Redis, no empty Service during a Redis outage', () => {
+  let app: StartedTestContainer;
+  let lateRedis: StartedTestContainer | undefined;
+  let ownNetwork: StartedNetwork;
+  afterAll(() => teardown(app, lateRedis, ownNetwork));
+
+  const ready = async () => {
+    const response = await fetch(urlOf(app, '/check/ready'));
+    return `${response.status} ${await response.text()}`;
+  };
+
+  test('/check/ready is 503 until the first Redis connection, then stays 200 when Redis goes away', async () => {
+    ownNetwork = await startNetwork(); // no Redis on it yet
+    app = await startApp(image, ownNetwork);
+    expect(await ready()).toBe('503 waiting for redis');
+    expect((await fetch(urlOf(app, '/check/live'))).status).toBe(200); // alive: no restart needed
+
+    lateRedis = await startRedis(ownNetwork);
+    let answer = '';
+    for (let attempt = 0; attempt < 100 && answer !== '200 ok'; attempt++) {
+      answer = await ready();
+      if (answer !== '200 ok') await sleep(100);
+    }
+    expect(answer).toBe('200 ok');
+
+    await lateRedis.stop({ timeout: 10_000 });
+    lateRedis = undefined;
+    expect((await fetch(urlOf(app))).status).toBe(503); // the page says Redis is unavailable...
+    expect(await ready()).toBe('200 ok'); // ...and the replica stays in the Service to say so
   });
 });
 

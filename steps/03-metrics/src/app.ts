@@ -91,12 +91,17 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not while stopping).
+  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not yet, or not any more).
   app.get('/check/live', (_req, res) => {
     res.send('ok');
   });
+  // Ready waits for the first Redis connection (a new pod gets no traffic it can't count);
+  // after that a Redis outage shows on the page instead of emptying the Service of every pod.
+  let redisSeen = false;
   app.get('/check/ready', (_req, res) => {
+    redisSeen ||= store.isReady;
     if (isShuttingDown()) res.status(503).send('shutting down');
+    else if (!redisSeen) res.status(503).send('waiting for redis');
     else res.send('ok');
   });
 
