@@ -49,7 +49,7 @@ DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" "$APP_DIR" >/dev/null 2>"$RUN/smok
   || { tail -n 20 "$RUN/smoke-build.log" >&2; fail "docker build (log: $RUN/smoke-build.log)"; }
 
 kubectl create namespace "$NS" >/dev/null
-kubectl -n "$NS" apply -f "$APP_DIR/deploy/redis.yaml" >/dev/null
+kubectl -n "$NS" apply -f "$KIT_ROOT/k8s/hits/redis.yaml" >/dev/null
 # Redis first: an app that starts before it waits in its client's reconnect back-off (up to ~15 s).
 kubectl -n "$NS" rollout status statefulset/redis --timeout=90s >/dev/null || fail "redis did not become ready"
 [ "$(kubectl -n "$NS" get pvc data-redis-0 -o jsonpath='{.status.phase}')" = Bound ] || fail "redis' volume claim is not Bound"

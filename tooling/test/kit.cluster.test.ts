@@ -1,7 +1,13 @@
-/** `./kit up STEP --cluster`: the README's main job on the kit's local Kubernetes cluster. */
+/**
+ * `./kit up STEP --cluster`: the README's main job on the kit's local Kubernetes cluster, and
+ * `./kit up STEP --context NAME`: the same through a kubeconfig of your own.
+ */
 import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT, deleteNamespace, deletePrometheus } from '@kit/testkit';
+import { KIT_ROOT, clusterEnv, deleteNamespace, deletePrometheus, docker, kubectl, kubectlJson } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,3 +27,45 @@ test('deploys the step with Redis (and Prometheus from step 03 on) and serves it
   expect(page).toContain('<dd id="redis">connected</dd>');
   expect((await fetch('http://127.0.0.1:30090/-/ready')).status).toBe(200);
 }, 300_000);
+
+test('--context NAME: a cluster from your kubeconfig gets a tag unique to the build, never pulled', async () => {
+  await deleteNamespace('hits');
+  // "Your" kubeconfig: a copy of the kit's, with the context renamed, passed the way kubectl takes it.
+  const { kubeconfig, kubectl: kubectlBin } = clusterEnv();
+  const dir = await mkdtemp(join(tmpdir(), 'kit-byo-'));
+  try {
+    const own = join(dir, 'config');
+    await copyFile(kubeconfig, own);
+    await execFileAsync(kubectlBin, ['--kubeconfig', own, 'config', 'rename-context', 'kube-selfops', 'my-cluster']);
+    const env = { ...process.env, KUBECONFIG: own, PATH: `${dirname(kubectlBin)}:${process.env.PATH}` };
+    const { stdout, stderr } = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '02', '--context', 'my-cluster'], { env, maxBuffer: 16 * 1024 * 1024 });
+    expect(stderr).toContain('context my-cluster:');
+    expect(stdout).toContain('open http://127.0.0.1:30080/');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const deployment = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
+    '-n', 'hits', 'get', 'deploy', 'hits');
+  const [container] = deployment.spec.template.spec.containers;
+  const imageId = (await docker('image', 'inspect', '-f', '{{.Id}}', 'hits:1.2.0')).trim();
+  expect(container?.image).toBe(`hits:1.2.0-${imageId.replace('sha256:', '').slice(0, 12)}`);
+  expect(container?.imagePullPolicy).toBe('Never');
+
+  // k8s/hits came with it: the namespace's Pod Security levels, Redis running as uid 999.
+  const namespace = await kubectlJson<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', 'hits');
+  expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
+  expect((await kubectl('-n', 'hits', 'exec', 'redis-0', '--', 'id', '-u')).trim()).toBe('999');
+
+  const page = await (await fetch('http://127.0.0.1:30080/')).text();
+  expect(page).toContain('<dd id="version">1.2.0</dd>');
+  expect(page).toContain('<dd id="redis">connected</dd>');
+}, 300_000);
+
+test('--context NAME of a cluster that is not there: one clear error, exit 1', async () => {
+  const env = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', PATH: `${dirname(clusterEnv().kubectl)}:${process.env.PATH}` };
+  const failure = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '02', '--context', 'nowhere'], { env }).then(
+    () => undefined, (err: { code: number; stderr: string }) => err);
+  expect(failure?.code).toBe(1);
+  expect(failure?.stderr).toMatch(/Is the cluster of context "nowhere" running\?/);
+}, 120_000);

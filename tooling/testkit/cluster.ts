@@ -12,7 +12,7 @@ import { KIT_ROOT, buildStep, docker } from './docker.js';
 const execFileAsync = promisify(execFile);
 
 /** KUBECONFIG and kubectl of the kit's local cluster, as tooling/cluster/env.sh prints them. */
-function clusterEnv(): { kubeconfig: string; kubectl: string } {
+export function clusterEnv(): { kubeconfig: string; kubectl: string } {
   const lines = execFileSync('bash', [`${KIT_ROOT}/tooling/cluster/env.sh`]).toString();
   const kubeconfig = /export KUBECONFIG='([^']+)'/.exec(lines)?.[1];
   const bin = /export PATH='([^']+)'/.exec(lines)?.[1];
@@ -54,10 +54,28 @@ export async function stepImageOnCluster(step: string): Promise<string> {
   return image;
 }
 
-/** A fresh namespace with the step's manifests applied (app + Redis), rolled out. */
+/** Creates NAMESPACE with the labels (Pod Security levels) of k8s/hits/namespace.yaml. */
+export async function createNamespaceLike(namespace: string): Promise<void> {
+  const manifest = await kubectlJson<{ metadata: { name: string } }>('create', '--dry-run=client', '-f', `${KIT_ROOT}/k8s/hits/namespace.yaml`);
+  manifest.metadata.name = namespace;
+  await kubectlStdin(JSON.stringify(manifest), 'create', '-f', '-');
+}
+
+/** Runs kubectl with INPUT on its stdin (a manifest for `-f -`). */
+export async function kubectlStdin(input: string, ...args: string[]): Promise<string> {
+  const { kubectl: bin, kubeconfig } = (env ??= clusterEnv());
+  return new Promise((resolve, reject) => {
+    const child = execFile(bin, ['--kubeconfig', kubeconfig, ...args], (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout));
+    child.stdin?.end(input);
+  });
+}
+
+/** A fresh namespace (Pod Security labels of k8s/hits) with Redis and the step's manifests, rolled out. */
 export async function deployStep(step: string, namespace: string): Promise<void> {
   await stepImageOnCluster(step);
-  await kubectl('create', 'namespace', namespace);
+  await createNamespaceLike(namespace);
+  await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/k8s/hits/redis.yaml`);
   await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/steps/${step}/deploy`);
   await kubectl('-n', namespace, 'rollout', 'status', 'statefulset/redis', '--timeout=120s');
   await kubectl('-n', namespace, 'rollout', 'status', 'deploy/hits', '--timeout=120s');

@@ -1,0 +1,179 @@
+/**
+ * Deploys a step's image (already built by `./kit up`) to a Kubernetes cluster, the way the step
+ * README does by hand: k8s/hits (namespace + Redis), the step's deploy/ manifests, and from step
+ * 03 on k8s/prometheus. Works on the kit's local cluster and on yours (kind, k3d, minikube,
+ * Docker Desktop): it loads the image the way your cluster needs (tooling/cluster/flavor.ts),
+ * under a tag unique to the build, with `imagePullPolicy: Never`.
+ *
+ *   node tooling/deploy.ts --step 02-pid1-fixed --image hits:1.2.0 [--context kind-kind]
+ *
+ * KUBECONFIG is honoured; --context picks one of its contexts (default: the current one).
+ * KIT_IMAGE_LOADED=1 skips loading (you pushed the image where your cluster finds it).
+ */
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { detectFlavor, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
+
+const execFileAsync = promisify(execFile);
+const KIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const t0 = Number(process.env.KIT_T0 ?? Date.now() / 1000);
+
+const progress = (message: string) =>
+  process.stderr.write(`\x1b[1m[kit ${String(Math.round(Date.now() / 1000 - t0)).padStart(4)}s]\x1b[0m ${message}\n`);
+
+class KitError extends Error {}
+
+/** Runs a command; a missing program or a failure becomes one clear line, with what to do. */
+async function run(cmd: string[], hint = ''): Promise<string> {
+  const [file, ...args] = cmd as [string, ...string[]];
+  try {
+    const { stdout, stderr } = await execFileAsync(file, args, { maxBuffer: 64 * 1024 * 1024 });
+    // kubectl's warnings are worth reading (e.g. Pod Security: "would violate ... restricted").
+    for (const line of stderr.split('\n')) if (line.startsWith('Warning:')) process.stderr.write(`  ${line}\n`);
+    return stdout;
+  } catch (err) {
+    const e = err as { code?: string | number; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new KitError(`${file} is not installed (or not on PATH). ${hint}`.trim());
+    throw new KitError(`${cmd.join(' ')} failed: ${(e.stderr || e.message).trim()}${hint ? `\n${hint}` : ''}`);
+  }
+}
+
+const { values: opts } = parseArgs({
+  options: { step: { type: 'string' }, image: { type: 'string' }, context: { type: 'string' } },
+});
+
+async function main(): Promise<void> {
+  const { step, image } = opts;
+  if (!step || !image) throw new KitError('usage: node tooling/deploy.ts --step STEP --image hits:X.Y.Z [--context NAME]');
+
+  const kubectlHint = 'Install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the kit\'s own cluster: ./kit up STEP --cluster (root on Linux).';
+  const context = opts.context ?? (await run(['kubectl', 'config', 'current-context'], kubectlHint)).trim();
+  const kubectl = (...args: string[]) => run(['kubectl', '--context', context, ...args]);
+
+  // One cheap call that proves the cluster answers, and tells what kind of cluster it is.
+  const nodeList = await run(['kubectl', '--context', context, '--request-timeout=15s', 'get', 'nodes', '-o', 'json'],
+    `Is the cluster of context "${context}" running? (kind get clusters / k3d cluster list / minikube status; kubectl config get-contexts)`);
+  const nodes: NodeFacts[] = (JSON.parse(nodeList) as { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { providerID?: string } }> })
+    .items.map((node) => ({ name: node.metadata.name, providerID: node.spec.providerID, labels: node.metadata.labels ?? {} }));
+  const flavor = detectFlavor(context, nodes);
+  progress(`context ${context}: ${describe(flavor)}`);
+
+  // A tag unique to this build, loaded the way this cluster needs.
+  const id = (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', image], 'Build it first: ./kit up STEP --cluster does.')).trim();
+  const tag = uniqueTag(image, id);
+  await run(['docker', 'tag', image, tag]);
+  if (process.env.KIT_IMAGE_LOADED === '1') {
+    progress(`using ${tag} as it is (KIT_IMAGE_LOADED=1)`);
+  } else {
+    const load = loadCommand(flavor, tag);
+    if (load) {
+      progress(`loading ${tag} into the cluster: ${load.join(' ')}`);
+      await run(load, `Or load it yourself, then run again with KIT_IMAGE_LOADED=1.`);
+    } else if (flavor.kind === 'kit' || flavor.kind === 'docker-desktop') {
+      progress(`${tag}: ${flavor.note}`);
+    }
+  }
+
+  progress('applying k8s/hits (namespace hits, Redis)');
+  await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/hits'));
+  progress(`applying steps/${step}/deploy with image ${tag} (imagePullPolicy: Never)`);
+  await applyStep(kubectl, step, tag);
+  const metrics = (await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')).includes('hits-metrics');
+  if (metrics) {
+    progress('applying k8s/prometheus (namespace monitoring)');
+    await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/prometheus'));
+  }
+  if (flavor.kind === 'kit') {
+    await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/local/nodeports.yaml'));
+    if (metrics) await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/local/prometheus-nodeport.yaml'));
+  }
+
+  progress(`rolling out ${step} in namespace hits`);
+  await kubectl('-n', 'hits', 'rollout', 'status', 'statefulset/redis', '--timeout=180s');
+  await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/hits', '--timeout=180s').catch((err: Error) => {
+    throw new KitError(`${err.message}\nWhy: kubectl --context ${context} -n hits describe pods -l app.kubernetes.io/name=hits`);
+  });
+  if (metrics) await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=180s');
+
+  if (flavor.kind === 'kit') {
+    await waitForApp('http://127.0.0.1:30080');
+    console.log(`\n  ${step} is running on the local cluster: open http://127.0.0.1:30080/`);
+    if (metrics) console.log('  Prometheus: http://127.0.0.1:30090/');
+    console.log(`  kubectl: eval "$(./kit cluster env)"; kubectl -n hits get pods; kubectl -n hits logs deploy/hits`);
+    console.log(`  Next: steps/${step}/README.md ("On Kubernetes"). Stop: ./kit cluster down\n`);
+  } else {
+    const ctx = `--context ${context}`;
+    console.log(`\n  ${step} is running in namespace hits (context ${context}, image ${tag}).`);
+    console.log(`  Open it:  kubectl ${ctx} -n hits port-forward svc/hits 8080:80   then http://127.0.0.1:8080/`);
+    if (metrics) console.log(`  Prometheus: kubectl ${ctx} -n monitoring port-forward svc/prometheus 9090:9090`);
+    console.log(`  Or through your ingress controller (k8s/ingress/README.md): the step's Ingress routes / to it.`);
+    console.log(`  Next: steps/${step}/README.md ("On Kubernetes"). Remove: kubectl ${ctx} delete namespace hits\n`);
+  }
+}
+
+function describe(flavor: Flavor): string {
+  switch (flavor.kind) {
+    case 'kit': return "the kit's local cluster";
+    case 'docker-desktop': return 'Docker Desktop';
+    case 'kind': return `kind cluster "${flavor.cluster}"`;
+    case 'k3d': return `k3d cluster "${flavor.cluster}"`;
+    case 'minikube': return `minikube profile "${flavor.profile}"`;
+    case 'unknown': return 'a cluster of unknown kind';
+  }
+}
+
+/**
+ * The step's manifests through a throw-away kustomization: the unique tag and `Never` replace
+ * what the README's `kubectl apply -f deploy/` would use, and nothing else changes.
+ */
+async function applyStep(kubectl: (...args: string[]) => Promise<string>, step: string, tag: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'kit-deploy-'));
+  try {
+    const deployDir = join(KIT_ROOT, 'steps', step, 'deploy');
+    const files = (await readdir(deployDir)).filter((file) => /\.ya?ml$/.test(file)).sort();
+    for (const file of files) await copyFile(join(deployDir, file), join(dir, file));
+    const [name, newTag] = tag.split(':') as [string, string];
+    const kustomization = {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      namespace: 'hits',
+      resources: files,
+      images: [{ name, newTag }],
+      patches: [{
+        target: { kind: 'Deployment', name: 'hits' },
+        patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Never' }]),
+      }],
+    };
+    await writeFile(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2)); // JSON is YAML
+    await kubectl('apply', '-k', dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * kube-proxy programs a new NodePort a moment after the Service exists: wait until the app
+ * answers there with its Redis connected (/status, from step 01 on; step 00 has none: a 404).
+ */
+async function waitForApp(url: string): Promise<void> {
+  let last = 'no answer';
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const response = await fetch(`${url}/status`).catch(() => undefined);
+    if (response) {
+      const body = await response.text();
+      if (response.status === 404 || body.includes('"redis":"connected"')) return;
+      last = `${response.status} ${body}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new KitError(`${url}/ is not ready (last /status: ${last}); see: kubectl -n hits get pods,svc`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`\x1b[31mkit: ${err instanceof KitError ? err.message : String(err instanceof Error ? err.stack : err)}\x1b[0m\n`);
+  process.exit(1);
+});
