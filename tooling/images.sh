@@ -50,6 +50,8 @@ ensure_image() {
   progress "building $name locally (no registry reachable)"
   ctx="$(mktemp -d)"; cp -a "$dir/." "$ctx/"
   [ "$1" = node ] && cp -a "$("$KIT_ROOT/tooling/node.sh")/.." "$ctx/node" && rm -rf "$ctx/node/include"
+  # Traefik: the binary built from its Go module, at the version the image's tag names.
+  [ "$1" = traefik ] && cp "$(KIT_TRAEFIK_VERSION="${name#traefik:v}" "$KIT_ROOT/tooling/traefik.sh")" "$ctx/traefik"
   DOCKER_BUILDKIT=0 docker build -q --label "kube-selfops.recipe=$hash" -t "$name" "$ctx" >/dev/null 2>"$KIT_CACHE/build-$1.log" \
     || { rm -rf "$ctx"; die "building $name failed; see $KIT_CACHE/build-$1.log"; }
   rm -rf "$ctx"
