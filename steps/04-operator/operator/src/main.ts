@@ -56,7 +56,11 @@ const controller = createController({
 const queue = new WorkQueue();
 const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
 informer.on('add', (scaler) => queue.add(keyOf(scaler)));
-informer.on('update', (scaler) => queue.add(keyOf(scaler)));
+// An update that is only our own status write (the spec's generation already observed) needs
+// no reconcile: the resync tick comes soon enough.
+informer.on('update', (scaler) => {
+  if (scaler.metadata.generation !== scaler.status?.observedGeneration) queue.add(keyOf(scaler));
+});
 informer.on('delete', (scaler) => queue.add(keyOf(scaler)));
 
 // client-node's informer stops for good on any error other than 410 Gone (which it handles by
