@@ -91,10 +91,14 @@ async function startInformer(): Promise<void> {
 
 // A watch can also stall without an error (no client timeout in client-node 1.x): open a new one
 // now and then. With an old resourceVersion the API server answers 410 and the informer lists again.
+// The pause lets the old watch's end (an abort) arrive while the informer is stopped: otherwise
+// client-node would take it for a normal end and open a second watch next to the new one.
 const rewatch = setInterval(() => {
   void (async () => {
+    log.info('re-opening the watch on LatencyScalers');
     await informer.stop();
-    await startInformer();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!stopping) await startInformer();
   })();
 }, config.rewatchSeconds * 1000);
 
