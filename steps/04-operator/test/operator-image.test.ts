@@ -16,3 +16,22 @@ test('builds, runs as node, and fails fast on a bad WATCH_NAMESPACE', async () =
   expect(line).toMatchObject({ level: 'fatal', msg: 'invalid configuration' });
   expect(line?.err.message).toBe('WATCH_NAMESPACE=Not_A_Namespace is not valid: expected a namespace name, e.g. hits');
 }, 180_000);
+
+test('docker stop: SIGTERM reaches node (PID 1), which logs "stopped" last and exits 0 at once', async () => {
+  await docker('build', '-q', '-t', TAG, `${KIT_ROOT}/steps/04-operator/operator`);
+  // No cluster here: the operator starts, fails to watch (logged, retried) and must still stop cleanly.
+  const id = (await docker('run', '-d', '--label', 'org.testcontainers=true', '-e', 'WATCH_NAMESPACE=hits', TAG)).trim();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const start = Date.now();
+    await docker('stop', id);
+    const seconds = (Date.now() - start) / 1000;
+    const messages = jsonLogLines(await docker('logs', id)).map((line) => line.msg);
+    expect((await docker('inspect', '-f', '{{.State.ExitCode}}', id)).trim()).toBe('0');
+    expect(messages).toContain('latency operator started');
+    expect(messages.slice(-2)).toEqual(['shutting down', 'stopped']);
+    expect(seconds).toBeLessThan(2);
+  } finally {
+    await docker('rm', '-f', id).catch(() => '');
+  }
+}, 180_000);

@@ -127,6 +127,10 @@ test('under k6 load on /slow it adds replicas, one per cooldown, never past max,
   for (const sample of end) expect(sample.p95).toBeLessThan(100); // and latency recovered.
   console.log(`p95 (Prometheus): ${Math.max(...before).toFixed(1)} ms with 1 replica -> ${end.at(-1)!.p95.toFixed(1)} ms with ${end.at(-1)!.replicas}`);
   expect((await scaler()).status).toMatchObject({ currentReplicas: peak, lastScaleTime: expect.any(String) });
+  // The operator's own /metrics agrees (read inside its pod: no host traffic to pod addresses).
+  const metrics = await kubectl('-n', NS, 'exec', 'deploy/latency-operator', '--', 'node', '-e',
+    "fetch('http://127.0.0.1:8081/metrics').then((r) => r.text()).then((t) => console.log(t))");
+  expect(metrics).toContain(`latency_operator_scales_total{direction="up"} ${peak - 1}`);
 }, 240_000);
 
 test('Prometheus down: the operator holds the replicas and says why (MetricAvailable=False, an Event)', async () => {
@@ -156,4 +160,20 @@ test('a spec change takes effect: lowering maxReplicas brings replicas down to i
   const [event] = await events('ScaledToLimit');
   console.log(`maxReplicas ${now} -> ${now - 1}: replicas followed within ${((Date.now() - start) / 1000).toFixed(1)} s; Event ${event?.reason}: ${event?.message}`);
   expect(event?.message).toContain(`${now} replicas is over maxReplicas ${now - 1}`);
+}, 60_000);
+
+test('SIGTERM: the operator stops cleanly, well within its 10 s grace period', async () => {
+  const pod = (await kubectl('-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/name=latency-operator', '-o', 'name')).trim();
+  const logs = kubectl('-n', NS, 'logs', '-f', pod); // ends when the container does
+  await sleep(500);
+  const start = Date.now();
+  await kubectl('-n', NS, 'delete', pod, '--wait=true');
+  const seconds = (Date.now() - start) / 1000;
+  const lines = (await logs).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string });
+  console.log(`kubectl delete ${pod}: ${seconds.toFixed(1)} s; last log lines: ${lines.slice(-3).map((l) => l.msg).join(' | ')}`);
+  const messages = lines.map((l) => l.msg);
+  expect(messages).toContain('shutting down');
+  expect(messages.at(-1)).toBe('stopped'); // after the reconcile in progress, if any, finished
+  expect(messages.indexOf('shutting down')).toBeLessThan(messages.length - 1);
+  expect(seconds).toBeLessThan(5);
 }, 60_000);

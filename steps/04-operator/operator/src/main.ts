@@ -135,6 +135,9 @@ const server = createServer((req, res) => {
   }
 });
 server.listen(config.port, () => log.info({ namespace, port: config.port, resyncSeconds: config.resyncSeconds }, 'latency operator started'));
+// Before the first await: as PID 1, node would otherwise ignore a SIGTERM that comes early.
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));
 await startInformer();
 
 /** SIGTERM: stop watching and ticking, let the reconcile in progress finish, exit 0. */
@@ -158,5 +161,3 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   log.info('stopped');
   process.exit(0);
 }
-process.on('SIGTERM', (signal) => void shutdown(signal));
-process.on('SIGINT', (signal) => void shutdown(signal));
