@@ -43,7 +43,7 @@ async function run(cmd: string[], hint = ''): Promise<string> {
 }
 
 const { values: opts } = parseArgs({
-  options: { step: { type: 'string' }, image: { type: 'string' }, context: { type: 'string' } },
+  options: { step: { type: 'string' }, image: { type: 'string' }, context: { type: 'string' }, 'operator-image': { type: 'string' } },
 });
 
 async function main(): Promise<void> {
@@ -63,19 +63,33 @@ async function main(): Promise<void> {
   progress(`context ${context}: ${describe(flavor)}`);
 
   // A tag unique to this build, loaded the way this cluster needs.
-  const id = (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', image], 'Build it first: ./kit up STEP --cluster does.')).trim();
-  const tag = uniqueTag(image, id);
-  await run(['docker', 'tag', image, tag]);
-  if (process.env.KIT_IMAGE_LOADED === '1') {
-    progress(`using ${tag} as it is (KIT_IMAGE_LOADED=1)`);
-  } else {
-    const load = loadCommand(flavor, tag);
-    if (load) {
-      progress(`loading ${tag} into the cluster: ${load.join(' ')}`);
-      await run(load, `Or load it yourself, then run again with KIT_IMAGE_LOADED=1.`);
-    } else if (flavor.kind === 'kit' || flavor.kind === 'docker-desktop') {
-      progress(`${tag}: ${flavor.note}`);
+  const loadImage = async (image: string): Promise<string> => {
+    const id = (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', image], 'Build it first: ./kit up STEP --cluster does.')).trim();
+    const tag = uniqueTag(image, id);
+    await run(['docker', 'tag', image, tag]);
+    if (process.env.KIT_IMAGE_LOADED === '1') {
+      progress(`using ${tag} as it is (KIT_IMAGE_LOADED=1)`);
+    } else {
+      const load = loadCommand(flavor, tag);
+      if (load) {
+        progress(`loading ${tag} into the cluster: ${load.join(' ')}`);
+        await run(load, `Or load it yourself, then run again with KIT_IMAGE_LOADED=1.`);
+      } else if (flavor.kind === 'kit' || flavor.kind === 'docker-desktop') {
+        progress(`${tag}: ${flavor.note}`);
+      }
     }
+    return tag;
+  };
+  const tag = await loadImage(image);
+
+  // From step 04 on, the step has an operator, whose resource (LatencyScaler) is in deploy/: its
+  // CRD goes first, as a cluster admin would install it.
+  const operatorDir = join(KIT_ROOT, 'steps', step, 'operator');
+  const hasOperator = opts['operator-image'] !== undefined;
+  if (hasOperator) {
+    progress('applying the LatencyScaler CRD (operator/deploy/crd.yaml)');
+    await kubectl('apply', '-f', join(operatorDir, 'deploy/crd.yaml'));
+    await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
   }
 
   progress('applying k8s/hits (namespace hits, Redis)');
@@ -98,11 +112,18 @@ async function main(): Promise<void> {
     throw new KitError(`${err.message}\nWhy: kubectl --context ${context} -n hits describe pods -l app.kubernetes.io/name=hits`);
   });
   if (metrics) await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=180s');
+  if (hasOperator) {
+    const operatorTag = await loadImage(opts['operator-image']!);
+    progress(`applying steps/${step}/operator/deploy (RBAC, the operator) with image ${operatorTag}`);
+    await applyManifests(kubectl, join(operatorDir, 'deploy'), ['rbac.yaml', 'operator.yaml'], operatorTag, 'latency-operator');
+    await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/latency-operator', '--timeout=180s');
+  }
 
   if (flavor.kind === 'kit') {
     await waitForApp('http://127.0.0.1:30080');
     console.log(`\n  ${step} is running on the local cluster: open http://127.0.0.1:30080/`);
     if (metrics) console.log('  Prometheus: http://127.0.0.1:30090/');
+    if (hasOperator) console.log('  The operator: kubectl -n hits get latencyscalers; kubectl -n hits logs deploy/latency-operator');
     console.log(`  kubectl: eval "$(./kit cluster env)"; kubectl -n hits get pods; kubectl -n hits logs deploy/hits`);
     console.log(`  Next: steps/${step}/README.md ("On Kubernetes"). Stop: ./kit cluster down\n`);
   } else {
@@ -131,10 +152,15 @@ function describe(flavor: Flavor): string {
  * what the README's `kubectl apply -f deploy/` would use, and nothing else changes.
  */
 async function applyStep(kubectl: (...args: string[]) => Promise<string>, step: string, tag: string): Promise<void> {
+  const deployDir = join(KIT_ROOT, 'steps', step, 'deploy');
+  const files = (await readdir(deployDir)).filter((file) => /\.ya?ml$/.test(file)).sort();
+  await applyManifests(kubectl, deployDir, files, tag, 'hits');
+}
+
+/** FILES of DIR in namespace hits, with the Deployment DEPLOYMENT's image TAG, never pulled. */
+async function applyManifests(kubectl: (...args: string[]) => Promise<string>, deployDir: string, files: string[], tag: string, deployment: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kit-deploy-'));
   try {
-    const deployDir = join(KIT_ROOT, 'steps', step, 'deploy');
-    const files = (await readdir(deployDir)).filter((file) => /\.ya?ml$/.test(file)).sort();
     for (const file of files) await copyFile(join(deployDir, file), join(dir, file));
     const [name, newTag] = tag.split(':') as [string, string];
     const kustomization = {
@@ -144,7 +170,7 @@ async function applyStep(kubectl: (...args: string[]) => Promise<string>, step: 
       resources: files,
       images: [{ name, newTag }],
       patches: [{
-        target: { kind: 'Deployment', name: 'hits' },
+        target: { kind: 'Deployment', name: deployment },
         patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Never' }]),
       }],
     };

@@ -69,3 +69,26 @@ test('--context NAME of a cluster that is not there: one clear error, exit 1', a
   expect(failure?.code).toBe(1);
   expect(failure?.stderr).toMatch(/Is the cluster of context "nowhere" running\?/);
 }, 120_000);
+
+test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then the operator, which reports', async () => {
+  await deletePrometheus();
+  await deleteNamespace('hits');
+  try {
+    const { stdout } = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '04', '--cluster'], { maxBuffer: 16 * 1024 * 1024 });
+    expect(stdout).toContain('kubectl -n hits get latencyscalers');
+    const page = await (await fetch('http://127.0.0.1:30080/')).text();
+    expect(page).toContain('<dd id="version">1.4.0</dd>');
+    const operator = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
+      '-n', 'hits', 'get', 'deploy', 'latency-operator');
+    expect(operator.spec.template.spec.containers[0]).toMatchObject({ image: expect.stringMatching(/^latency-operator:0\.1\.0-[0-9a-f]{12}$/), imagePullPolicy: 'Never' });
+    // The operator reads its LatencyScaler and writes its status: no traffic yet, so "no data".
+    const reason = async () => (await kubectlJson<{ status?: { conditions?: Array<{ type: string; reason: string }> } }>('-n', 'hits', 'get', 'latencyscaler', 'hits'))
+      .status?.conditions?.find((c) => c.type === 'MetricAvailable')?.reason;
+    for (let i = 0; i < 60 && (await reason()) !== 'NoData'; i++) await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await reason()).toBe('NoData');
+  } finally {
+    await deletePrometheus();
+    await deleteNamespace('hits');
+    await kubectl('delete', '-f', `${KIT_ROOT}/steps/04-operator/operator/deploy/crd.yaml`, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
+  }
+}, 300_000);

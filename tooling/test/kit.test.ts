@@ -22,12 +22,16 @@ describe('steps are consistent snapshots', () => {
 
   test('a dependency has the same version in every step that uses it (package.json and lockfile)', () => {
     const seen = new Map<string, Map<string, string>>(); // name -> version -> first step
-    for (const step of steps) {
+    // Each step's app, and its operator (step 04 on), which shares typescript, pino, prom-client...
+    const packages = steps.flatMap((step) => [step, `${step}/operator`]).filter((dir) => existsSync(`${KIT_ROOT}/steps/${dir}/package.json`));
+    for (const step of packages) {
       const pkg = JSON.parse(read(`steps/${step}/package.json`)) as PackageJson;
       const lock = JSON.parse(read(`steps/${step}/package-lock.json`)) as { packages: Record<string, { version?: string }> };
       const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+      // The operator's own tree (client-node's dependencies) may differ below its declared dependencies.
+      const own = step.endsWith('/operator') ? new Set(Object.keys(declared).map((name) => `node_modules/${name}`)) : undefined;
       const installed = Object.entries(lock.packages)
-        .filter(([path]) => path.startsWith('node_modules/'))
+        .filter(([path]) => path.startsWith('node_modules/') && (!own || own.has(path)))
         .map(([path, meta]) => [path, meta.version ?? ''] as const);
       for (const [name, version] of [...Object.entries(declared).map(([n, v]) => [`declared ${n}`, v] as const), ...installed]) {
         const versions = seen.get(name) ?? new Map<string, string>();
@@ -45,12 +49,13 @@ describe('steps are consistent snapshots', () => {
     expect(read(`steps/${step}/README.md`)).toContain(`docker build -t hits:${version} .`);
   });
 
-  test.each(steps)('%s/README.md quotes only code that is really in the step (TypeScript blocks)', (step) => {
+  test.each(steps)('%s/README.md quotes only code that is really in the step (TypeScript blocks, src/ and operator/src/)', (step) => {
     const files = (dir: string): string[] =>
       readdirSync(`${KIT_ROOT}/${dir}`).flatMap((name) =>
         statSync(`${KIT_ROOT}/${dir}/${name}`).isDirectory() ? files(`${dir}/${name}`) : [`${dir}/${name}`],
       );
-    const source = new Set(files(`steps/${step}/src`).flatMap((file) => read(file).split('\n').map((line) => line.trim())));
+    const sources = [`steps/${step}/src`, `steps/${step}/operator/src`].filter((dir) => existsSync(`${KIT_ROOT}/${dir}`));
+    const source = new Set(sources.flatMap(files).flatMap((file) => read(file).split('\n').map((line) => line.trim())));
     const quoted = [...read(`steps/${step}/README.md`).matchAll(/```ts\n([\s\S]*?)```/g)]
       .flatMap((block) => (block[1] ?? '').split('\n').map((line) => line.trim()))
       .filter((line) => line !== '' && line !== '...');

@@ -1,0 +1,163 @@
+/**
+ * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
+ * the work queue; a resync tick re-queues every LatencyScaler, because latency changes make no
+ * Kubernetes events; one worker reconciles. /healthz and /metrics on PORT; SIGTERM stops cleanly.
+ */
+import { createServer } from 'node:http';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { readConfig, type Config } from './config.js';
+import { createController, errorText } from './controller.js';
+import { createLogger } from './log.js';
+import { queryLatency } from './prometheus.js';
+import { WorkQueue } from './queue.js';
+import { GROUP, type LatencyScaler, PLURAL, VERSION } from './status.js';
+
+const log = createLogger();
+
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'crashed: uncaught exception');
+  process.exit(1);
+});
+
+let config: Config;
+try {
+  config = readConfig();
+} catch (err) {
+  log.fatal({ err }, 'invalid configuration');
+  process.exit(1);
+}
+
+// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), for trying it out.
+const kc = new KubeConfig();
+if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+else kc.loadFromDefault();
+
+const { namespace } = config;
+const custom = kc.makeApiClient(CustomObjectsApi);
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const informer = makeInformer<LatencyScaler>(
+  kc,
+  `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+  async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as KubernetesListObject<LatencyScaler>,
+);
+const controller = createController({
+  apps: kc.makeApiClient(AppsV1Api),
+  core: kc.makeApiClient(CoreV1Api),
+  custom,
+  cache: informer,
+  log,
+  registry,
+  queryLatency,
+});
+
+const queue = new WorkQueue();
+const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
+informer.on('add', (scaler) => queue.add(keyOf(scaler)));
+// An update that is only our own status write (the spec's generation already observed) needs
+// no reconcile: the resync tick comes soon enough.
+informer.on('update', (scaler) => {
+  if (scaler.metadata.generation !== scaler.status?.observedGeneration) queue.add(keyOf(scaler));
+});
+informer.on('delete', (scaler) => queue.add(keyOf(scaler)));
+
+// client-node's informer stops for good on any error other than 410 Gone (which it handles by
+// listing again): start it again, with a growing delay so a broken API server is not hammered.
+// Aborts are ours (stop() while re-watching) and need nothing.
+let stopping = false;
+let watchFailures = 0;
+let lastWatchError = 0;
+let restartTimer: NodeJS.Timeout | undefined;
+informer.on('error', (err?: unknown) => {
+  if (stopping || (err as Error | undefined)?.name === 'AbortError') return;
+  if (Date.now() - lastWatchError > 60_000) watchFailures = 0;
+  lastWatchError = Date.now();
+  const delay = Math.min(30_000, 1000 * 2 ** watchFailures++);
+  log.warn({ err: errorText(err), retryInMs: delay }, 'watch on LatencyScalers failed: starting it again');
+  clearTimeout(restartTimer);
+  restartTimer = setTimeout(() => void startInformer(), delay);
+});
+informer.on('connect', () => log.debug('watching LatencyScalers'));
+
+async function startInformer(): Promise<void> {
+  try {
+    await informer.start();
+  } catch (err) {
+    log.warn({ err: errorText(err) }, 'could not start the watch');
+  }
+}
+
+// A watch can also stall without an error (no client timeout in client-node 1.x): open a new one
+// now and then. With an old resourceVersion the API server answers 410 and the informer lists again.
+// The pause lets the old watch's end (an abort) arrive while the informer is stopped: otherwise
+// client-node would take it for a normal end and open a second watch next to the new one.
+const rewatch = setInterval(() => {
+  void (async () => {
+    log.info('re-opening the watch on LatencyScalers');
+    await informer.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!stopping) await startInformer();
+  })();
+}, config.rewatchSeconds * 1000);
+
+// The resync tick: every LatencyScaler is reconciled every RESYNC_SECONDS.
+let lastTick = Date.now();
+const resync = setInterval(() => {
+  lastTick = Date.now();
+  for (const scaler of informer.list(namespace)) queue.add(keyOf(scaler));
+}, config.resyncSeconds * 1000);
+
+const worker = queue.run(async (key) => {
+  try {
+    await controller.reconcile(key);
+    queue.forget(key);
+  } catch (err) {
+    const retryInMs = queue.retry(key);
+    log.warn({ scaler: key, err: errorText(err), retryInMs }, 'reconcile failed: will retry');
+  }
+});
+
+// Liveness says "this process still works": the tick ran recently. It does not depend on
+// Prometheus or the API server, or an outage of either would restart the operator for nothing.
+const server = createServer((req, res) => {
+  if (req.url === '/healthz') {
+    const ok = Date.now() - lastTick < 3 * config.resyncSeconds * 1000 + 1000;
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'resync tick stalled\n');
+  } else if (req.url === '/metrics') {
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      () => res.writeHead(500).end(),
+    );
+  } else {
+    res.writeHead(404).end();
+  }
+});
+server.listen(config.port, () => log.info({ namespace, port: config.port, resyncSeconds: config.resyncSeconds }, 'latency operator started'));
+// Before the first await: as PID 1, node would otherwise ignore a SIGTERM that comes early.
+process.on('SIGTERM', (signal) => void shutdown(signal));
+process.on('SIGINT', (signal) => void shutdown(signal));
+await startInformer();
+
+/** SIGTERM: stop watching and ticking, let the reconcile in progress finish, exit 0. */
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  clearInterval(resync);
+  clearInterval(rewatch);
+  clearTimeout(restartTimer);
+  queue.close();
+  await informer.stop();
+  const deadline = setTimeout(() => {
+    log.warn('reconcile still running after 5 s: exiting anyway');
+    process.exit(1);
+  }, 5000);
+  await worker;
+  clearTimeout(deadline);
+  server.close();
+  server.closeAllConnections();
+  log.info('stopped');
+  process.exit(0);
+}

@@ -1,0 +1,29 @@
+/**
+ * The capacity of one replica, as a model: it works on at most `slots` requests at once, each
+ * taking a fixed `workMs`, and queues the rest in arrival order. So latency depends on the load
+ * per replica and not on how fast the laptop is: add replicas and it falls.
+ */
+export class Capacity {
+  private busy = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly slots: number) {}
+
+  /** Requests waiting for a slot right now. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Runs `work` as soon as a slot is free. */
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.busy < this.slots) this.busy++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // the slot is handed over
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.busy--;
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import type { Random } from './random.js';
+
+// Marketing's idea: once the app is warmed up, 1 visitor in 100 wins a prize.
+export const LUCKY_AFTER = 50;
+export const LUCKY_CHANCE = 0.01;
+
+/** Is the visitor that made this replica's `served`-th request a lucky one? */
+export function isLuckyVisitor(served: number, random: Random): boolean {
+  return served > LUCKY_AFTER && random() < LUCKY_CHANCE;
+}
+
+/** Picks a prize from the list marketing keeps in Redis; until they fill it, there is none. */
+export function drawPrize(prizes: string[], random: Random): string | undefined {
+  if (prizes.length === 0) return undefined;
+  return prizes[Math.floor(random() * prizes.length)]?.toUpperCase();
+}
