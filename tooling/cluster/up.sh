@@ -250,7 +250,7 @@ start kube-scheduler \
 # --- add-ons (applied while the node comes up) ------------------------------------------------------
 stage "add-ons: storage, CoreDNS"
 kubectl apply -f "$CLUSTER_DIR/manifests/storage.yaml" >/dev/null
-for i in 0 1 2 3 4; do
+for i in 0 1 2 3 4 5 6 7; do   # one per namespace with Redis at a time, and room to spare
   mkdir -p "$PV_DIR/pv-$i" && chmod 0777 "$PV_DIR/pv-$i"
   sed -e "s#@NAME@#pv-$i#" -e "s#@PATH@#$PV_DIR/pv-$i#" "$CLUSTER_DIR/manifests/pv.yaml.in"; echo ---
 done | kubectl apply -f - >/dev/null

@@ -8,6 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KIT_ROOT, buildStep, docker } from './docker.js';
+import { eventually } from './observe.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -77,8 +78,23 @@ export async function deployStep(step: string, namespace: string): Promise<void>
   await createNamespaceLike(namespace);
   await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/k8s/hits/redis.yaml`);
   await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/steps/${step}/deploy`);
-  await kubectl('-n', namespace, 'rollout', 'status', 'statefulset/redis', '--timeout=120s');
-  await kubectl('-n', namespace, 'rollout', 'status', 'deploy/hits', '--timeout=120s');
+  await rolledOut(namespace, 'statefulset/redis');
+  await rolledOut(namespace, 'deploy/hits');
+}
+
+/** kubectl rollout status; on a timeout the error carries what a person would look at next. */
+export async function rolledOut(namespace: string, workload: string, timeout = '120s'): Promise<void> {
+  try {
+    await kubectl('-n', namespace, 'rollout', 'status', workload, `--timeout=${timeout}`);
+  } catch (err) {
+    const look = async (...args: string[]) => `$ kubectl ${args.join(' ')}\n${await kubectl(...args).catch((e: Error) => e.message)}`;
+    const details = await Promise.all([
+      look('-n', namespace, 'get', 'pods,pvc', '-o', 'wide'),
+      look('get', 'pv'),
+      look('-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp'),
+    ]);
+    throw new Error(`${workload} in ${namespace} did not roll out: ${(err as Error).message}\n${details.join('\n')}`);
+  }
 }
 
 /** Exposes the app on a NodePort (served on 127.0.0.1) and returns its base URL. */
@@ -126,6 +142,14 @@ export async function appPods(namespace: string): Promise<PodSummary[]> {
 export async function deleteNamespace(namespace: string): Promise<void> {
   await kubectl('-n', namespace, 'delete', 'deployment,statefulset,pod', '--all', '--wait=true', '--timeout=90s').catch(() => '');
   await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=90s').catch(() => '');
+  await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => '');
+  // The PV controller marks a volume Released a moment after its claim is gone. Recycling before
+  // that misses it, and a few such volumes left the next test's claim with none to bind.
+  const stillBound = async () => {
+    const volumes = await kubectlJson<{ items: Array<{ spec: { claimRef?: { namespace?: string } }; status: { phase?: string } }> }>('get', 'pv');
+    return volumes.items.filter((pv) => pv.spec.claimRef?.namespace === namespace && pv.status.phase === 'Bound').length;
+  };
+  await eventually(`the volumes of ${namespace} to be released`, async () => ((await stillBound()) === 0 ? true : undefined), 60_000).catch(() => undefined);
   await execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]).catch(() => undefined);
 }
 
