@@ -19,18 +19,11 @@ fi
 
 out="$KIT_CACHE/k6-$K6_VERSION"
 if [ "$(k6_version "$out/k6")" != "$K6_VERSION" ]; then
-  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null || die "Go (>= 1.25) is needed once to build k6 $K6_VERSION: install it and run again."
-  # Same settings as tooling/cluster/build.sh: static binary, no workspace, no VCS stamping.
-  export CGO_ENABLED=0 GOWORK=off GO111MODULE=on GOFLAGS="-buildvcs=false"
+  use_go "k6 $K6_VERSION"
   progress "building k6 $K6_VERSION from go.k6.io/k6 with $(go version | cut -d' ' -f3) - a few minutes, once"
   t0=$(date +%s)
-  # The module's own go.mod/go.sum decide every dependency (it has no replace directives), so
-  # building inside the downloaded module is exactly upstream's build. The cache dir is read-only;
-  # go build only writes the -o file and its build cache.
-  json="$(nice -n 10 go mod download -json "go.k6.io/k6@v$K6_VERSION")" || true
-  src="$(sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p' <<<"$json")"
-  [ -n "$src" ] && [ -f "$src/go.mod" ] || die "could not download go.k6.io/k6@v$K6_VERSION from the Go module proxy: $(sed -nE 's/^[[:space:]]*"Error": "(.*)",?$/\1/p' <<<"$json")"
+  # k6's go.mod has no replace directives: building inside its module is exactly upstream's build.
+  src="$(go_module_dir "go.k6.io/k6@v$K6_VERSION")" || exit 1
   mkdir -p "$out"
   (cd "$src" && nice -n 10 go build -trimpath -o "$out/k6.tmp" .) || { rm -f "$out/k6.tmp"; die "building k6 $K6_VERSION failed (see above)"; }
   mv -f "$out/k6.tmp" "$out/k6"

@@ -35,6 +35,26 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# use_go WHAT: Go on PATH (or from /usr/local/go/bin), with the kit's settings for building a
+# tool from its module as upstream's releases do: static, no workspace, no VCS stamping.
+use_go() {
+  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null || die "Go (>= 1.25) is needed once to build $1: install it and run again."
+  export CGO_ENABLED=0 GOWORK=off GO111MODULE=on GOFLAGS="-buildvcs=false"
+}
+
+# go_module_dir MODULE@VERSION: downloads the module through the Go module proxy and prints its
+# (read-only) directory. Building inside it is upstream's build: its own go.mod/go.sum decide
+# every dependency. Call as: src="$(go_module_dir m@v)" || exit 1
+go_module_dir() {
+  local json dir
+  json="$(nice -n 10 go mod download -json "$1")" || true
+  dir="$(sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p' <<<"$json")"
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] \
+    || die "could not download $1 from the Go module proxy: $(sed -nE 's/^[[:space:]]*"Error": "(.*)",?$/\1/p' <<<"$json")"
+  echo "$dir"
+}
+
 # docker_build TAG DIR: `docker build` as an attendee runs it, quietly; on failure, shows why.
 # (Docker picks BuildKit where it is installed, else the legacy builder, whose deprecation
 # notice would only be noise here.)

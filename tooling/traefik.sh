@@ -20,18 +20,11 @@ traefik_version() { "$1" version 2>/dev/null | sed -nE 's/^Version:[[:space:]]+v
 
 out="$KIT_CACHE/traefik-$TRAEFIK_VERSION"
 if [ "$(traefik_version "$out/traefik")" != "$TRAEFIK_VERSION" ]; then
-  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null || die "Go (>= 1.25) is needed once to build Traefik $TRAEFIK_VERSION: install it and run again."
-  # Same settings as tooling/k6.sh and tooling/cluster/build.sh: static, no workspace, no VCS stamping.
-  export CGO_ENABLED=0 GOWORK=off GO111MODULE=on GOFLAGS="-buildvcs=false"
+  use_go "Traefik $TRAEFIK_VERSION"
   progress "building Traefik $TRAEFIK_VERSION from github.com/traefik/traefik/v3 with $(go version | cut -d' ' -f3) - a few minutes, once"
   t0=$(date +%s)
-  # Building inside the downloaded module is upstream's build: its go.mod/go.sum (and replace
-  # directives, all to other modules) decide every dependency. The module dir is read-only; go
-  # build only writes the -o file and its build cache.
-  json="$(nice -n 10 go mod download -json "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION")" || true
-  src="$(sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p' <<<"$json")"
-  [ -n "$src" ] && [ -f "$src/go.mod" ] || die "could not download github.com/traefik/traefik/v3@v$TRAEFIK_VERSION from the Go module proxy: $(sed -nE 's/^[[:space:]]*"Error": "(.*)",?$/\1/p' <<<"$json")"
+  # Its replace directives all point at other modules, so building inside the module is upstream's build.
+  src="$(go_module_dir "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION")" || exit 1
   mkdir -p "$out"
   pkg=github.com/traefik/traefik/v3/pkg/version
   (cd "$src" && nice -n 10 go build -trimpath \
