@@ -4,23 +4,14 @@
  * its ServiceAccount may do what the kubernetesingress provider needs and nothing more.
  */
 import { readFileSync } from 'node:fs';
-import { KIT_ROOT, appPods, deleteNamespace, deployStep, kubectl, kubectlJson } from '@kit/testkit';
+import { KIT_ROOT, appPods, canI, deleteK8sPiece, deleteNamespace, deployStep, kubectl, kubectlJson } from '@kit/testkit';
 
 const NS = 'e2e-ingress';
 const URL = 'http://127.0.0.1:30081';
 const SA = 'system:serviceaccount:ingress:traefik';
 
 /** Removes k8s/ingress (namespace, IngressClass, RBAC) and waits until namespace `ingress` is gone. */
-async function deleteIngressController(): Promise<void> {
-  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/ingress`, '--ignore-not-found', '--wait=true', '--timeout=120s').catch(() => '');
-  await kubectl('wait', '--for=delete', 'namespace/ingress', '--timeout=120s').catch(() => '');
-}
-
-/** `kubectl auth can-i` as Traefik's ServiceAccount: "yes" or "no" (it exits 1 on "no"). */
-async function canI(...args: string[]): Promise<string> {
-  const out = await kubectl('auth', 'can-i', `--as=${SA}`, ...args).catch((error: { stdout?: string }) => error.stdout ?? '');
-  return out.trim();
-}
+const deleteIngressController = () => deleteK8sPiece('ingress', 'ingress');
 
 interface Page {
   status: number;
@@ -99,9 +90,9 @@ test('without the Ingress, Traefik no longer routes to the app', async () => {
 
 test("Traefik's ServiceAccount may read what the provider watches and write only Ingress status", async () => {
   for (const resource of ['services', 'secrets', 'nodes', 'endpointslices.discovery.k8s.io', 'ingresses.networking.k8s.io', 'ingressclasses.networking.k8s.io']) {
-    for (const verb of ['list', 'watch']) expect(`${verb} ${resource}: ${await canI(verb, resource, '-A')}`).toBe(`${verb} ${resource}: yes`);
+    for (const verb of ['list', 'watch']) expect(`${verb} ${resource}: ${await canI(SA, verb, resource, '-A')}`).toBe(`${verb} ${resource}: yes`);
   }
-  expect(await canI('update', 'ingresses.networking.k8s.io', '--subresource=status', '-A')).toBe('yes');
+  expect(await canI(SA, 'update', 'ingresses.networking.k8s.io', '--subresource=status', '-A')).toBe('yes');
 
   const denied = [
     ['delete', 'pods'], ['get', 'pods'], ['create', 'pods'], ['create', 'pods', '--subresource=exec'],
@@ -110,7 +101,7 @@ test("Traefik's ServiceAccount may read what the provider watches and write only
     ['update', 'services'], ['create', 'deployments.apps'], ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
     ['impersonate', 'serviceaccounts'], ['*', '*'],
   ];
-  for (const args of denied) expect(`${args.join(' ')}: ${await canI(...args, '-A')}`).toBe(`${args.join(' ')}: no`);
+  for (const args of denied) expect(`${args.join(' ')}: ${await canI(SA, ...args, '-A')}`).toBe(`${args.join(' ')}: no`);
 
   // No wildcard anywhere in the ClusterRole, and the provider never hit a permission it lacks.
   const role = await kubectlJson<{ rules: Array<{ apiGroups?: string[]; resources?: string[]; verbs: string[] }> }>(

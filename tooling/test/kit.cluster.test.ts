@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT, clusterEnv, deleteNamespace, deletePrometheus, docker, kubectl, kubectlJson } from '@kit/testkit';
+import { KIT_ROOT, clusterEnv, deleteNamespace, deletePrometheus, docker, eventually, kubectl, kubectlJson } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 
@@ -84,7 +84,7 @@ test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then 
     // The operator reads its LatencyScaler and writes its status: no traffic yet, so "no data".
     const reason = async () => (await kubectlJson<{ status?: { conditions?: Array<{ type: string; reason: string }> } }>('-n', 'hits', 'get', 'latencyscaler', 'hits'))
       .status?.conditions?.find((c) => c.type === 'MetricAvailable')?.reason;
-    for (let i = 0; i < 60 && (await reason()) !== 'NoData'; i++) await new Promise((resolve) => setTimeout(resolve, 1000));
+    await eventually('the LatencyScaler to report NoData', async () => ((await reason()) === 'NoData' ? true : undefined), 60_000).catch(() => undefined);
     expect(await reason()).toBe('NoData');
   } finally {
     await deletePrometheus();

@@ -23,13 +23,18 @@ export function clusterEnv(): { kubeconfig: string; kubectl: string } {
 
 let env: { kubeconfig: string; kubectl: string } | undefined;
 
+/** Runs kubectl against the cluster under test, with INPUT on its stdin if given; returns its stdout. */
+async function runKubectl(args: string[], input?: string): Promise<string> {
+  const { kubectl: bin, kubeconfig } = (env ??= clusterEnv());
+  const run = execFileAsync(bin, ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  if (input !== undefined) run.child.stdin?.end(input);
+  const { stdout } = await run;
+  return stdout;
+}
+
 /** Runs kubectl against the cluster under test and returns its stdout. */
 export async function kubectl(...args: string[]): Promise<string> {
-  env ??= clusterEnv();
-  const { stdout } = await execFileAsync(env.kubectl, ['--kubeconfig', env.kubeconfig, ...args], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return stdout;
+  return runKubectl(args);
 }
 
 /** kubectl ... -o json, parsed. */
@@ -64,12 +69,13 @@ export async function createNamespaceLike(namespace: string): Promise<void> {
 
 /** Runs kubectl with INPUT on its stdin (a manifest for `-f -`). */
 export async function kubectlStdin(input: string, ...args: string[]): Promise<string> {
-  const { kubectl: bin, kubeconfig } = (env ??= clusterEnv());
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, ['--kubeconfig', kubeconfig, ...args], (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout));
-    child.stdin?.end(input);
-  });
+  return runKubectl(args, input);
+}
+
+/** `kubectl auth can-i` as SERVICEACCOUNT (system:serviceaccount:NS:NAME): "yes" or "no" (it exits 1 on "no"). */
+export async function canI(serviceAccount: string, ...args: string[]): Promise<string> {
+  const out = await kubectl('auth', 'can-i', `--as=${serviceAccount}`, ...args).catch((err: { stdout?: string }) => err.stdout ?? '');
+  return out.trim();
 }
 
 /** A fresh namespace (Pod Security labels of k8s/hits) with Redis and the step's manifests, rolled out. */
@@ -154,10 +160,15 @@ export async function deleteNamespace(namespace: string): Promise<void> {
 }
 
 /**
- * Removes k8s/prometheus (and its namespace) and waits until it is gone: applying it again while
- * namespace `monitoring` is still terminating would be refused.
+ * Removes the kustomization k8s/PIECE (which creates NAMESPACE) and waits until the namespace is
+ * gone: applying it again while the namespace is still terminating would be refused.
  */
+export async function deleteK8sPiece(piece: string, namespace: string): Promise<void> {
+  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/${piece}`, '--ignore-not-found', '--wait=true', '--timeout=120s').catch(() => '');
+  await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => '');
+}
+
+/** Removes k8s/prometheus and its namespace `monitoring`, and waits until they are gone. */
 export async function deletePrometheus(): Promise<void> {
-  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/prometheus`, '--ignore-not-found', '--wait=true', '--timeout=120s').catch(() => '');
-  await kubectl('wait', '--for=delete', 'namespace/monitoring', '--timeout=120s').catch(() => '');
+  await deleteK8sPiece('prometheus', 'monitoring');
 }

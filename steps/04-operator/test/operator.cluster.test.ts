@@ -6,7 +6,7 @@
  * only what its Role lists.
  */
 import { readFileSync } from 'node:fs';
-import { deleteNamespace, deletePrometheus, deployStep, docker, eventually, kubectl, kubectlJson, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import { canI, deleteNamespace, deletePrometheus, deployStep, docker, eventually, kubectl, kubectlJson, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
 
 const NS = 'hits'; // the namespace k8s/prometheus scrapes (hits-metrics.hits.svc)
 const STEP = `${KIT_ROOT}/steps/04-operator`;
@@ -60,8 +60,6 @@ afterAll(async () => {
 }, 300_000);
 
 test('the operator\'s ServiceAccount can do what its Role lists, and nothing else', async () => {
-  const can = async (...args: string[]) =>
-    (await kubectl('auth', 'can-i', '--as', SA, ...args).catch((err: { stdout?: string }) => err.stdout ?? '')).trim();
   const allowed = [
     ['watch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
     ['patch', 'latencyscalers.selfops.kube-selfops.dev', '--subresource=status', '-n', NS],
@@ -79,7 +77,7 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
     ['list', 'nodes'],
     ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
   ];
-  const answers = async (list: string[][]) => Promise.all(list.map(async (args) => `${args.join(' ')}: ${await can(...args)}`));
+  const answers = async (list: string[][]) => Promise.all(list.map(async (args) => `${args.join(' ')}: ${await canI(SA, ...args)}`));
   const [yes, no] = [await answers(allowed), await answers(denied)];
   console.log(`kubectl auth can-i --as ${SA}\n  ${[...yes, ...no].join('\n  ')}`);
   expect(yes.every((line) => line.endsWith(': yes'))).toBe(true);
