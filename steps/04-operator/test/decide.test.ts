@@ -1,93 +1,186 @@
 /**
- * The operator's decision is pure logic (operator/src/decide.ts): checked row by row, with no
- * cluster, no Prometheus and no clock. The cluster suite (operator.cluster.test.ts) proves the
- * same rules on a real cluster under real load.
+ * The operator's decision is pure logic (operator/src/decide.ts): checked row by row and by
+ * properties over random inputs (fast-check), with no cluster, no Prometheus and no clock. The
+ * cluster suite (operator.cluster.test.ts) proves the same rules on a real cluster under real load.
  */
-import { decide, type LatencySample, type Reason, type ScalerSpec } from '../operator/src/decide.js';
+import fc from 'fast-check';
+import { decide, DOWN_HEADROOM, MAX_STEP_FACTOR, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
+import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
 import { conditionsFor, mergeConditions, sameStatus } from '../operator/src/status.js';
+import { Health } from '../operator/src/health.js';
 import { WorkQueue } from '../operator/src/queue.js';
 
-const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 3, cooldownSeconds: 30 };
+const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
 const now = new Date('2026-11-22T12:00:00Z');
 const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
-const ms = (value: number): LatencySample => ({ kind: 'value', ms: value });
-const noData: LatencySample = { kind: 'no-data' };
-const down: LatencySample = { kind: 'unavailable', error: 'ECONNREFUSED' };
+const rec = (secondsAgo: number, replicas: number): Recommendation => ({ time: ago(secondsAgo).toISOString().replace(/\.\d+Z$/, 'Z'), replicas });
+const ms = (value: number): Metric => ({ kind: 'value', ms: value, rps: 50 });
+const idle: Metric = { kind: 'no-traffic' };
+const noSeries: Metric = { kind: 'no-series', detail: 'no request rate for app="hits"' };
+const down: Metric = { kind: 'unavailable', error: 'ECONNREFUSED' };
+/** A full window that allowed one replica less than R (R-1 all along). */
+const allowed = (r: number) => [rec(70, r - 1), rec(30, r - 1)];
 
-// current replicas, latency, last scale, -> desired, reason, limited, in cooldown
-const table: Array<[string, number, LatencySample, Date | undefined, number, Reason, boolean, boolean]> = [
-  ['slow: one more replica', 1, ms(160), undefined, 2, 'ScaledUp', false, false],
-  ['slow, cooldown over: one more', 2, ms(120), ago(31), 3, 'ScaledUp', false, false],
-  ['slow, in cooldown: hold', 2, ms(120), ago(10), 2, 'InCooldown', false, true],
-  ['slow at max: hold, limited by max', 3, ms(300), undefined, 3, 'AtMaxReplicas', true, false],
-  ['just over the threshold counts', 1, ms(100.5), undefined, 2, 'ScaledUp', false, false],
-  ['exactly the threshold: hold', 2, ms(100), undefined, 2, 'WithinTarget', false, false],
-  ['between threshold/2 and threshold: hold', 3, ms(70), ago(600), 3, 'WithinTarget', false, false],
-  ['exactly threshold/2: hold', 3, ms(50), ago(600), 3, 'WithinTarget', false, false],
-  ['well under: one replica less', 3, ms(45), ago(600), 2, 'ScaledDown', false, false],
-  ['well under, in cooldown: hold', 3, ms(45), ago(5), 3, 'InCooldown', false, true],
-  ['well under at min: hold, limited by min', 1, ms(20), undefined, 1, 'AtMinReplicas', true, false],
-  ['Prometheus down: hold (never scale on missing data)', 3, down, ago(600), 3, 'MetricUnavailable', false, false],
-  ['Prometheus down while slow: hold too', 1, down, undefined, 1, 'MetricUnavailable', false, false],
-  ['no traffic (no sample) is not 0 ms: hold', 3, noData, ago(600), 3, 'NoData', false, false],
-  ['below min: up to min, whatever the metric', 1, down, undefined, 2, 'BelowMinReplicas', true, false],
-  ['above max: down to max, even in cooldown', 5, ms(300), ago(1), 3, 'AboveMaxReplicas', true, true],
-  ['scaled to 0 by someone: leave it', 0, ms(300), undefined, 0, 'ScalingDisabled', false, false],
+// current, metric, history, last scale -> desired, reason, limited
+const table: Array<[string, number, Metric, Recommendation[], Date | undefined, number, Reason, boolean]> = [
+  ['p95 just over: at least one more', 1, ms(101), [], undefined, 2, 'ScaledUp', false],
+  ['p95 1.5x over at 2: proportional, 2 -> 3', 2, ms(150), [], undefined, 3, 'ScaledUp', false],
+  ['p95 2.4x over at 1: capped at x2', 1, ms(240), [], undefined, 2, 'ScaledUp', false],
+  ['p95 10x over at 2: capped at x2', 2, ms(1000), [], undefined, 4, 'ScaledUp', false],
+  ['p95 3x over at 4: never past max', 4, ms(300), [], undefined, 5, 'ScaledUp', true],
+  ['slow, in cooldown: hold', 2, ms(150), [], ago(10), 2, 'InCooldown', false],
+  ['slow at max: hold, limited by max', 5, ms(300), [], undefined, 5, 'AtMaxReplicas', true],
+  ['exactly the threshold: hold', 2, ms(100), allowed(2), undefined, 2, 'WithinTarget', false],
+  ['one less would leave < 20 % headroom: hold', 3, ms(60), allowed(3), undefined, 3, 'WithinTarget', false],
+  ['one less fits, whole window agreed: one less', 3, ms(50), allowed(3), undefined, 2, 'ScaledDown', false],
+  ['one less fits, a window entry asked for 3: hold', 3, ms(50), [rec(70, 2), rec(20, 3)], undefined, 3, 'ScaleDownStabilized', false],
+  ['one less fits, window not observed yet (restart): hold', 3, ms(50), [rec(20, 2)], undefined, 3, 'ScaleDownStabilized', false],
+  ['one less fits, in cooldown: hold', 3, ms(50), allowed(3), ago(10), 3, 'InCooldown', false],
+  ['far under at 4: still only one less', 4, ms(10), allowed(4).map((r) => ({ ...r, replicas: 1 })), undefined, 3, 'ScaledDown', false],
+  ['no traffic, whole window idle: one less', 3, idle, [rec(70, 1), rec(5, 1)], ago(600), 2, 'ScaledDown', false],
+  ['no traffic at min: hold, limited by min', 1, idle, [], undefined, 1, 'AtMinReplicas', true],
+  ['Prometheus down: hold (never scale on missing data)', 3, down, allowed(3), ago(600), 3, 'MetricUnavailable', false],
+  ['Prometheus down while slow: hold too', 1, down, [], undefined, 1, 'MetricUnavailable', false],
+  ['no series (labels match nothing): hold', 3, noSeries, allowed(3), ago(600), 3, 'NoSeries', false],
+  ['below min: up to min, whatever the metric', 1, down, [], undefined, 2, 'BelowMinReplicas', true],
+  ['above max: down to max, even in cooldown', 7, ms(300), [], ago(1), 5, 'AboveMaxReplicas', true],
+  ['scaled to 0 by someone: leave it', 0, ms(300), [], undefined, 0, 'ScalingDisabled', false],
 ];
 
-test.each(table)('%s', (_, current, latency, lastScale, desired, reason, limited, inCooldown) => {
+test.each(table)('%s', (_, current, metric, history, lastScale, desired, reason, limited) => {
   const specFor = reason === 'BelowMinReplicas' ? { ...spec, minReplicas: 2 } : spec;
-  const decision = decide(specFor, current, latency, lastScale, now);
-  expect(decision).toMatchObject({ desired, reason, limited, inCooldown });
+  const decision = decide(specFor, current, metric, history, lastScale, now);
+  expect(decision).toMatchObject({ desired, reason, limited });
   expect(decision.message).not.toBe('');
 });
 
-test('never outside [min, max], and never more than one step at a time from inside it', () => {
-  const samples: LatencySample[] = [ms(1), ms(49), ms(50), ms(99), ms(100), ms(101), ms(1000), noData, down];
-  for (let min = 1; min <= 4; min++) {
-    for (let max = min; max <= 5; max++) {
-      for (let current = 1; current <= 7; current++) {
-        for (const latency of samples) {
-          for (const last of [undefined, ago(1), ago(29), ago(30), ago(3600)]) {
-            const { desired } = decide({ ...spec, minReplicas: min, maxReplicas: max }, current, latency, last, now);
-            expect(desired).toBeGreaterThanOrEqual(min);
-            expect(desired).toBeLessThanOrEqual(max);
-            if (current >= min && current <= max) expect(Math.abs(desired - current)).toBeLessThanOrEqual(1);
-            if (latency.kind !== 'value' && current >= min && current <= max) expect(desired).toBe(current);
-          }
-        }
-      }
-    }
-  }
+test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
+  expect(decide(spec, 1, ms(200), [], ago(44.999), now).reason).toBe('InCooldown');
+  expect(decide(spec, 1, ms(200), [], ago(45), now).reason).toBe('ScaledUp');
 });
 
-test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
-  expect(decide(spec, 1, ms(200), ago(29.999), now).reason).toBe('InCooldown');
-  expect(decide(spec, 1, ms(200), ago(30), now).reason).toBe('ScaledUp');
-  expect(decide({ ...spec, cooldownSeconds: 0 }, 1, ms(200), now, now).reason).toBe('ScaledUp');
+test('recommendations: this one is added, those older than the window dropped but the one in force at its start', () => {
+  const { recommendations } = decide(spec, 3, ms(50), [rec(300, 3), rec(90, 2), rec(61, 2), rec(30, 2)], undefined, now);
+  expect(recommendations).toEqual([rec(61, 2), rec(30, 2), rec(0, 2)]);
+});
+
+// ---- Properties, over random specs, replicas, metrics, histories and clocks -----------------
+const specs = fc.record({ minReplicas: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 0, max: 6 }), thresholdMs: fc.integer({ min: 1, max: 1000 }),
+  cooldownSeconds: fc.integer({ min: 30, max: 600 }), scaleDownWindowSeconds: fc.integer({ min: 30, max: 600 }) })
+  .map(({ extra, ...s }): ScalerSpec => ({ ...s, maxReplicas: s.minReplicas + extra }));
+const metrics: fc.Arbitrary<Metric> = fc.oneof(
+  fc.record({ kind: fc.constant('value' as const), ms: fc.double({ min: 0, max: 100_000, noNaN: true }), rps: fc.double({ min: 0.01, max: 1e4, noNaN: true }) }),
+  fc.constant(idle), fc.constant(noSeries), fc.constant(down),
+);
+const histories = fc.array(fc.record({ secondsAgo: fc.integer({ min: 0, max: 1200 }), replicas: fc.integer({ min: 0, max: 20 }) }), { maxLength: 30 })
+  .map((list) => list.map((r) => rec(r.secondsAgo, r.replicas)));
+const lastScales = fc.option(fc.integer({ min: 0, max: 1200 }).map(ago), { nil: undefined });
+
+test('property: never outside [min, max] (unless scaled to 0 by someone), whatever the inputs', () => {
+  fc.assert(fc.property(specs, fc.integer({ min: 0, max: 20 }), metrics, histories, lastScales, (s, current, metric, history, last) => {
+    const { desired } = decide(s, current, metric, history, last, now);
+    return current === 0 ? desired === 0 : desired >= s.minReplicas && desired <= s.maxReplicas;
+  }));
+});
+
+test('property: never down (nor up) on "unavailable" or "no series" inside [min, max]', () => {
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), fc.constantFrom(down, noSeries), histories, lastScales, (s, r, metric, history, last) => {
+    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    return decide(s, current, metric, history, last, now).desired === current;
+  }));
+});
+
+test(`property: a step up is at most x${MAX_STEP_FACTOR}, a step down exactly one replica (inside [min, max])`, () => {
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), metrics, histories, lastScales, (s, r, metric, history, last) => {
+    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    const { desired } = decide(s, current, metric, history, last, now);
+    return desired <= MAX_STEP_FACTOR * current && desired >= current - 1;
+  }));
+});
+
+test('property: no flapping on noise inside the band (p95 between the headroom line and the threshold)', () => {
+  // Ticks of 5 s for 10 minutes, each p95 random inside [threshold x 0.8, threshold]: not one change.
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), fc.array(fc.double({ min: DOWN_HEADROOM, max: 1, noNaN: true }), { minLength: 120, maxLength: 120 }), (s, r, noise) => {
+    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    let history: Recommendation[] = [];
+    return noise.every((x, i) => {
+      const decision = decide(s, current, ms(x * s.thresholdMs), history, undefined, new Date(now.getTime() + i * 5000));
+      history = decision.recommendations;
+      return decision.desired === current;
+    });
+  }), { numRuns: 50 });
+});
+
+test('property: after long enough without traffic it reaches minReplicas, one replica at a time', () => {
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), (s, r) => {
+    let current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    let history: Recommendation[] = [];
+    let last: Date | undefined;
+    // Bound: one window to observe, then one cooldown (or window, if longer) per replica, 5 s ticks.
+    const bound = s.scaleDownWindowSeconds + (current - s.minReplicas) * Math.max(s.cooldownSeconds, 5) + 10;
+    for (let t = 0; t <= bound; t += 5) {
+      const at = new Date(now.getTime() + t * 1000);
+      const decision = decide(s, current, idle, history, last, at);
+      history = decision.recommendations;
+      if (decision.desired !== current) {
+        if (decision.desired !== current - 1) return false;
+        current = decision.desired;
+        last = at;
+      }
+    }
+    return current === s.minReplicas;
+  }), { numRuns: 50 });
+});
+
+// ---- The shell's pure parts ----------------------------------------------------------------
+test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
+  expect(batchQuery('hits', ['hits', 'a.b'])).toBe('{__name__=~"app:request_latency_seconds:p95_30s|app:requests:rate_30s",namespace="hits",app=~"a\\\\.b|hits"}');
+  const series = (name: string, app: string, value: string) => ({ metric: { __name__: name, app }, value: [0, value] as [number, string] });
+  const metrics = metricsFrom([series(RATE, 'busy', '42'), series(P95, 'busy', '0.12'), series(RATE, 'idle', '0')], ['busy', 'idle', 'typo']);
+  expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42 });
+  expect(metrics.get('idle')).toEqual({ kind: 'no-traffic' });
+  expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
 });
 
 test('status: MetricAvailable says why a sample is missing, and an unchanged state writes nothing', () => {
-  const at = (latency: LatencySample, current = 2) => conditionsFor(decide(spec, current, latency, undefined, now), latency);
+  const at = (metric: Metric, current = 2) => conditionsFor(decide(spec, current, metric, [], undefined, now), metric);
   expect(at(ms(80)).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'True', reason: 'Sampled' });
-  expect(at(noData).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'False', reason: 'NoData' });
+  expect(at(idle).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'True', reason: 'NoTraffic' });
+  expect(at(noSeries).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'False', reason: 'NoSeries' });
   expect(at(down).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnavailable' });
-  expect(at(ms(300), 3).find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'True', reason: 'AtMaxReplicas' });
+  expect(at(ms(300), 5).find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'True', reason: 'AtMaxReplicas' });
+  const paused = conditionsFor(decide(spec, 2, ms(80), [], undefined, now), ms(80), 'paused');
+  expect(paused.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'False', reason: 'Paused' });
 
   const first = mergeConditions(undefined, at(ms(80)), 1, now);
   const later = new Date(now.getTime() + 60_000);
-  // Same statuses a minute later: same lastTransitionTime, so the status is unchanged.
   const again = mergeConditions(first, at(ms(75)), 1, later);
   expect(again.map((c) => c.lastTransitionTime)).toEqual(first.map((c) => c.lastTransitionTime));
-  // Prometheus goes away: only MetricAvailable transitions.
   const broken = mergeConditions(first, at(down), 1, later);
   expect(broken.find((c) => c.type === 'MetricAvailable')?.lastTransitionTime).toBe('2026-11-22T12:01:00Z');
   expect(broken.find((c) => c.type === 'ScalingActive')?.lastTransitionTime).toBe('2026-11-22T12:00:00Z');
-  // The API server returns keys sorted: still "the same status".
   const status = { observedGeneration: 1, currentReplicas: 2, conditions: first };
   const sorted = JSON.parse(JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()));
   expect(sameStatus(sorted, status)).toBe(true);
   expect(sameStatus({ ...status, currentReplicas: 3 }, status)).toBe(false);
+});
+
+test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
+  let clock = 0;
+  const health = new Health(16_000, 60_000, () => clock);
+  let finish!: () => void;
+  const stuck = health.track('hits/hits', () => new Promise<void>((resolve) => (finish = resolve)));
+  clock = 59_000;
+  health.tick();
+  expect(health.check().ok).toBe(true);
+  clock = 61_000;
+  health.tick();
+  expect(health.check()).toEqual({ ok: false, reason: 'reconcile of hits/hits stuck for 61 s' });
+  finish();
+  await stuck;
+  expect(health.check().ok).toBe(true);
+  clock = 78_000;
+  expect(health.check()).toEqual({ ok: false, reason: 'resync tick stalled for 17 s' });
 });
 
 test('the work queue runs a key once however often it is added, and never twice at once', async () => {

@@ -1,25 +1,35 @@
 /**
  * The thin shell around decide(): one reconcile of one LatencyScaler, sample-controller style.
- * Read the object (from the informer's cache, never mutated), read the Deployment's scale, ask
- * Prometheus, decide, write the scale only when it changes, then the status only when it
- * changes, and say what happened in an Event.
+ * Read the object (from the informer's cache, never mutated), read the Deployment's scale, take
+ * this tick's metric (one batched Prometheus query for the namespace, prometheus.ts), decide, and:
+ * - to scale: write the INTENT to status first (desiredReplicas, lastScaleTime), then the scale.
+ *   A crash in between leaves a recorded intent in its cooldown: the next reconcile (this replica
+ *   or the new leader) completes that same scale instead of deciding a second one.
+ * - otherwise: write status, only when it changed.
+ * Events say what happened, once per change.
  */
-import { ApiException, type AppsV1Api, type CoreV1Api, type CustomObjectsApi, type ObjectCache, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApiException, type AppsV1Api, type ConfigurationOptions, type CoreV1Api, type CustomObjectsApi, type ObjectCache, PatchStrategy, setHeaderOptions, type V1Scale } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decide, type LatencySample } from './decide.js';
+import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
 import type { Logger } from './log.js';
-import { conditionsFor, condition, GROUP, KIND, type LatencyScaler, mergeConditions, PLURAL, sameStatus, type ScalerStatus, VERSION } from './status.js';
+import { conditionsFor, condition, GROUP, KIND, type LatencyScaler, mergeConditions, type Mode, PLURAL, sameStatus, type ScalerStatus, VERSION, type Wanted } from './status.js';
 
 /** Event reasons, named once (kubectl get events --field-selector reason=ScaledUp). */
 export const EventReason = {
   ScaledUp: 'ScaledUp',
   ScaledDown: 'ScaledDown',
   ScaledToLimit: 'ScaledToLimit',
+  WouldScale: 'WouldScale', // spec.dryRun
   MetricUnavailable: 'MetricUnavailable',
+  NoSeries: 'NoSeries',
   MetricAvailable: 'MetricAvailable',
   TargetNotFound: 'TargetNotFound',
+  TargetRefused: 'TargetRefused',
   ScaleConflict: 'ScaleConflict',
 } as const;
+
+/** Decisions that change the replicas: the only ones recorded as an intent. */
+const SCALING = new Set(['ScaledUp', 'ScaledDown', 'BelowMinReplicas', 'AboveMaxReplicas']);
 
 export interface Deps {
   apps: AppsV1Api;
@@ -28,16 +38,18 @@ export interface Deps {
   cache: ObjectCache<LatencyScaler>;
   log: Logger;
   registry: Registry;
-  queryLatency: (prometheus: string, namespace: string, app: string) => Promise<LatencySample>;
+  /** This tick's answer from Prometheus for a target (see main.ts: one query for all). */
+  metricFor: (target: string) => Promise<Metric>;
+  /** The operator's own Deployment: never a target. */
+  selfDeployment: string;
+  /** Per-call options: a timeout on every Kubernetes request (kube.ts). */
+  callOptions: ConfigurationOptions;
   now?: () => Date;
 }
 
 export function createController(deps: Deps) {
-  const { apps, core, custom, cache, log } = deps;
+  const { apps, core, custom, cache, log, callOptions } = deps;
   const now = deps.now ?? (() => new Date());
-  // The time of our last scale per key, in memory as well as in status: if a status write fails
-  // after a scale, the cooldown still holds.
-  const scaledAt = new Map<string, Date>();
   const reconciles = new Counter({ name: 'latency_operator_reconciles_total', help: 'Reconciles by result', labelNames: ['result'], registers: [deps.registry] });
   const scales = new Counter({ name: 'latency_operator_scales_total', help: 'Scale writes by direction', labelNames: ['direction'], registers: [deps.registry] });
   const latencyGauge = new Gauge({ name: 'latency_operator_observed_p95_ms', help: 'Last p95 read from Prometheus', labelNames: ['namespace', 'name'], registers: [deps.registry] });
@@ -57,103 +69,138 @@ export function createController(deps: Deps) {
         lastTimestamp: time,
         count: 1,
       },
-    }).catch((err: unknown) => log.warn({ err: errorText(err), reason }, 'could not record an event'));
+    }, callOptions).catch((err: unknown) => log.warn({ err: errorText(err), reason }, 'could not record an event'));
   }
+
+  // The last status this replica wrote, per key: the informer's cache may lag behind our own
+  // write by a moment, and a stale lastScaleTime must never allow a second scale.
+  const written = new Map<string, { uid?: string; status: ScalerStatus }>();
+  const statusOf = (key: string, scaler: LatencyScaler): ScalerStatus | undefined => {
+    const ours = written.get(key);
+    if (!ours || ours.uid !== scaler.metadata.uid) return scaler.status;
+    return (scaler.status?.lastDecision?.time ?? '') >= (ours.status.lastDecision?.time ?? '') ? scaler.status : ours.status;
+  };
 
   async function writeStatus(scaler: LatencyScaler, status: ScalerStatus): Promise<void> {
     if (sameStatus(scaler.status, status)) return;
     await custom.patchNamespacedCustomObjectStatus(
       { group: GROUP, version: VERSION, namespace: scaler.metadata.namespace, plural: PLURAL, name: scaler.metadata.name, body: { status } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch, callOptions),
     );
+    written.set(`${scaler.metadata.namespace}/${scaler.metadata.name}`, { uid: scaler.metadata.uid, status });
   }
+
+  /** Only the ScalingActive condition changes (target missing or refused), with an Event once. */
+  async function notActive(scaler: LatencyScaler, reason: 'TargetNotFound' | 'TargetRefused', message: string): Promise<void> {
+    const previous = scaler.status;
+    if (condition(previous, 'ScalingActive')?.reason !== reason) await event(scaler, 'Warning', reason, message);
+    const others: Wanted[] = (previous?.conditions ?? []).filter((c) => c.type !== 'ScalingActive');
+    await writeStatus(scaler, {
+      ...previous,
+      observedGeneration: scaler.metadata.generation,
+      lastDecision: { reason, message, time: previous?.lastDecision?.reason === reason ? previous.lastDecision.time : rfc3339(now()) },
+      conditions: mergeConditions(previous?.conditions, [...others, { type: 'ScalingActive', status: 'False', reason, message }], scaler.metadata.generation, now()),
+    });
+    reconciles.inc({ result: reason });
+  }
+
+  /** Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if anyone changed it). */
+  async function scaleTo(scale: V1Scale, replicas: number, scaler: LatencyScaler): Promise<void> {
+    if (scale.spec?.replicas === replicas) return;
+    try {
+      await apps.replaceNamespacedDeploymentScale({ name: scale.metadata!.name!, namespace: scaler.metadata.namespace, body: { ...scale, spec: { ...scale.spec, replicas } } }, callOptions);
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 409) {
+        await event(scaler, 'Warning', EventReason.ScaleConflict, `the scale of ${scale.metadata?.name} changed while deciding; will decide again`);
+      }
+      throw err;
+    }
+    scales.inc({ direction: replicas > (scale.spec?.replicas ?? 0) ? 'up' : 'down' });
+  }
+
+  const eventReason = (reason: string) => (reason === 'ScaledUp' ? EventReason.ScaledUp : reason === 'ScaledDown' ? EventReason.ScaledDown : EventReason.ScaledToLimit);
 
   /** Reconciles the LatencyScaler KEY (namespace/name). Throws on a transient error: the queue retries. */
   async function reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
-    const scaler = cache.get(name, namespace);
-    if (!scaler) {
-      scaledAt.delete(key); // deleted: nothing to do, the Deployment keeps its replicas
-      return;
+    const cached = cache.get(name, namespace);
+    if (!cached) {
+      written.delete(key);
+      return; // deleted: nothing to do, the Deployment keeps its replicas
     }
+    const previous = statusOf(key, cached);
+    const scaler = { ...cached, status: previous };
     const { spec } = scaler;
     const generation = scaler.metadata.generation;
-    const previous = scaler.status;
     const target = spec.targetRef.name;
+    const mode: Mode = spec.paused ? 'paused' : spec.dryRun ? 'dry-run' : 'active';
 
-    let scale;
+    if (target === deps.selfDeployment) {
+      return notActive(scaler, 'TargetRefused', `Deployment ${target} is this operator itself: an operator that scales itself on its own decisions is refused`);
+    }
+    let scale: V1Scale;
     try {
-      scale = await apps.readNamespacedDeploymentScale({ name: target, namespace });
+      scale = await apps.readNamespacedDeploymentScale({ name: target, namespace }, callOptions);
     } catch (err) {
       if (!(err instanceof ApiException && err.code === 404)) throw err;
-      const message = `Deployment ${namespace}/${target} not found`;
-      if (condition(previous, 'ScalingActive')?.reason !== 'TargetNotFound') await event(scaler, 'Warning', EventReason.TargetNotFound, message);
-      await writeStatus(scaler, {
-        ...previous,
-        observedGeneration: generation,
-        conditions: mergeConditions(previous?.conditions, [
-          ...(previous?.conditions ?? []).filter((c) => c.type !== 'ScalingActive'),
-          { type: 'ScalingActive', status: 'False', reason: 'TargetNotFound', message },
-        ], generation, now()),
-      });
-      reconciles.inc({ result: 'target-not-found' });
+      return notActive(scaler, 'TargetNotFound', `Deployment ${namespace}/${target} not found`);
+    }
+    const current = scale.spec?.replicas ?? 0;
+    const lastScale = previous?.lastScaleTime ? new Date(previous.lastScaleTime) : undefined;
+
+    // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a
+    // lost leader) came between the status write and the scale. Complete it; decide nothing new.
+    const intent = previous?.desiredReplicas;
+    if (mode === 'active' && intent !== undefined && intent !== current && SCALING.has(previous?.lastDecision?.reason ?? '') &&
+        lastScale && now().getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000 && intent >= spec.minReplicas && intent <= spec.maxReplicas) {
+      log.info({ scaler: key, target, from: current, to: intent }, 'completing the scale recorded in status');
+      await scaleTo(scale, intent, scaler);
+      await event(scaler, 'Normal', eventReason(previous!.lastDecision!.reason), `${target}: ${previous!.lastDecision!.message}`);
+      reconciles.inc({ result: 'IntentCompleted' });
       return;
     }
 
-    const current = scale.spec?.replicas ?? 0;
-    const latency = await deps.queryLatency(spec.prometheus, namespace, target);
-    const remembered = scaledAt.get(key);
-    const persisted = previous?.lastScaleTime ? new Date(previous.lastScaleTime) : undefined;
-    const lastScaleTime = [remembered, persisted].filter((d): d is Date => d !== undefined).sort((a, b) => b.getTime() - a.getTime())[0];
-    const decision = decide(spec, current, latency, lastScaleTime, now());
-    if (latency.kind === 'value') latencyGauge.set({ namespace, name }, latency.ms);
-    log.info({ scaler: key, target, current, latency, desired: decision.desired, reason: decision.reason }, decision.message);
+    const metric = await deps.metricFor(target);
+    const decision: Decision = mode === 'paused'
+      ? { desired: current, reason: 'WithinTarget', message: `paused: holding ${current} replicas`, limited: false, inCooldown: false, recommendations: previous?.recommendations ?? [] }
+      : decide(spec, current, metric, previous?.recommendations ?? [], lastScale, now());
+    if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
+    const scaling = mode === 'active' && decision.desired !== current;
+    const reason = mode === 'paused' ? 'Paused' : decision.reason;
+    const message = mode === 'dry-run' && decision.desired !== current ? `dry run, not applied: ${decision.message}` : decision.message;
+    log.info({ scaler: key, target, mode, current, metric, desired: decision.desired, reason }, message);
 
-    let scaledTime = lastScaleTime;
-    let inCooldown = decision.inCooldown;
-    if (decision.desired !== current) {
-      try {
-        // The scale we read, with its resourceVersion: if anyone changed it since, this is a 409
-        // and nothing is overwritten; the next reconcile reads it again.
-        await apps.replaceNamespacedDeploymentScale({
-          name: target,
-          namespace,
-          body: { ...scale, spec: { ...scale.spec, replicas: decision.desired } },
-        });
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 409) {
-          await event(scaler, 'Warning', EventReason.ScaleConflict, `the scale of ${target} changed while deciding; will decide again`);
-        }
-        throw err;
-      }
-      scaledTime = now();
-      inCooldown = true;
-      scaledAt.set(key, scaledTime);
-      const up = decision.desired > current;
-      scales.inc({ direction: up ? 'up' : 'down' });
-      const reason = decision.reason === 'ScaledUp' ? EventReason.ScaledUp : decision.reason === 'ScaledDown' ? EventReason.ScaledDown : EventReason.ScaledToLimit;
-      await event(scaler, 'Normal', reason, `${target}: ${decision.message}`);
-      log.info({ scaler: key, target, from: current, to: decision.desired, reason }, 'scaled');
+    // Say so once when the metric goes away or comes back, not every 5 s.
+    const before = condition(previous, 'MetricAvailable')?.reason;
+    if (metric.kind === 'unavailable' && before !== 'PrometheusUnavailable') await event(scaler, 'Warning', EventReason.MetricUnavailable, decision.message);
+    if (metric.kind === 'no-series' && before !== 'NoSeries') await event(scaler, 'Warning', EventReason.NoSeries, decision.message);
+    if ((metric.kind === 'value' || metric.kind === 'no-traffic') && (before === 'PrometheusUnavailable' || before === 'NoSeries')) {
+      await event(scaler, 'Normal', EventReason.MetricAvailable, 'Prometheus records the target again');
+    }
+    if (mode === 'dry-run' && decision.desired !== current && previous?.desiredReplicas !== decision.desired) {
+      await event(scaler, 'Normal', EventReason.WouldScale, `${target}: ${message}`);
     }
 
-    // Say so once when Prometheus goes away or comes back, not every 5 s.
-    const wasUnavailable = condition(previous, 'MetricAvailable')?.reason === 'PrometheusUnavailable';
-    if (latency.kind === 'unavailable' && !wasUnavailable) {
-      await event(scaler, 'Warning', EventReason.MetricUnavailable, decision.message);
-    } else if (latency.kind !== 'unavailable' && wasUnavailable) {
-      await event(scaler, 'Normal', EventReason.MetricAvailable, 'Prometheus answers again');
-    }
-
+    const time = now();
+    const lastScaleTime = scaling ? rfc3339(time) : previous?.lastScaleTime;
     const status: ScalerStatus = {
       observedGeneration: generation,
       currentReplicas: current,
       desiredReplicas: decision.desired,
-      ...(scaledTime ? { lastScaleTime: scaledTime.toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
-      ...(latency.kind === 'value' ? { lastLatencyMs: Math.round(latency.ms) } : previous?.lastLatencyMs !== undefined ? { lastLatencyMs: previous.lastLatencyMs } : {}),
-      conditions: mergeConditions(previous?.conditions, conditionsFor({ ...decision, inCooldown }, latency), generation, now()),
+      ...(lastScaleTime ? { lastScaleTime } : {}),
+      ...(metric.kind === 'value' ? { lastLatencyMs: Math.round(metric.ms) } : previous?.lastLatencyMs !== undefined ? { lastLatencyMs: previous.lastLatencyMs } : {}),
+      recommendations: decision.recommendations,
+      lastDecision: { reason, message, time: rfc3339(time) },
+      conditions: mergeConditions(previous?.conditions, conditionsFor({ ...decision, inCooldown: decision.inCooldown || scaling }, metric, mode), generation, time),
     };
+    // The intent first: once it is in status, no crash can make this scale happen twice.
     await writeStatus(scaler, status);
-    reconciles.inc({ result: decision.reason });
+    if (scaling) {
+      await scaleTo(scale, decision.desired, scaler);
+      await event(scaler, 'Normal', eventReason(decision.reason), `${target}: ${decision.message}`);
+      log.info({ scaler: key, target, from: current, to: decision.desired, reason }, 'scaled');
+    }
+    reconciles.inc({ result: reason });
   }
 
   return { reconcile };

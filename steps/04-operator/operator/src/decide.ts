@@ -1,9 +1,10 @@
 /**
  * The operator's decision, as a pure function: no clock, no network, no Kubernetes. Given the
- * LatencyScaler's spec, the replicas the Deployment has now, one latency sample from Prometheus
- * and the time of the last scale, it says how many replicas there should be, and why.
- * Everything that talks to the outside world lives in controller.ts; this file is the part the
- * talk shows on a slide and the tests check row by row (test/decide.test.ts).
+ * LatencyScaler's spec, the replicas the Deployment has now, what Prometheus said, the recent
+ * recommendations and the time of the last scale, it says how many replicas there should be, and
+ * why. Everything that talks to the outside world lives in controller.ts; this file is the part
+ * the talk shows on a slide and the tests check row by row and property by property
+ * (test/decide.test.ts).
  */
 
 /** The settings of one LatencyScaler (spec), with the schema's defaults already applied. */
@@ -11,29 +12,40 @@ export interface ScalerSpec {
   thresholdMs: number;
   minReplicas: number;
   maxReplicas: number;
+  /** After any scale, no other for this long: the 30 s p95 window must show the new replicas first. */
   cooldownSeconds: number;
+  /** Scale down only when every recommendation of this long allowed it (the HPA's "max over the window"). */
+  scaleDownWindowSeconds: number;
 }
 
 /**
- * What Prometheus said. Three different answers, never folded into one number: a missing sample
- * is not "0 ms" (that would read as "very fast" and scale down), and a failed query is not
- * "no traffic".
+ * What Prometheus said about the target. Four different answers, never folded into one number:
+ * no traffic is a fact (the recorded request rate is 0) and allows going down to minReplicas;
+ * no series (never scraped, or labels that match nothing) and no answer at all both hold.
  */
-export type LatencySample =
-  | { kind: 'value'; ms: number }
-  | { kind: 'no-data' } // Prometheus answered: no sample, i.e. no traffic in the last 30 s
+export type Metric =
+  | { kind: 'value'; ms: number; rps: number } // p95 over the last 30 s, and the request rate
+  | { kind: 'no-traffic' } // the request rate is a recorded 0
+  | { kind: 'no-series'; detail: string } // Prometheus answered, but records nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
 
+/** What one decision asked for, kept in status so a restarted operator still has its window. */
+export interface Recommendation {
+  time: string; // RFC 3339, whole seconds
+  replicas: number;
+}
+
 export type Reason =
-  | 'ScaledUp' // p95 over the threshold: one more replica
-  | 'ScaledDown' // p95 well under the threshold: one replica less
+  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2
+  | 'ScaledDown' // a whole window of recommendations allowed one replica less
   | 'BelowMinReplicas' // fewer replicas than minReplicas: brought up to it
   | 'AboveMaxReplicas' // more replicas than maxReplicas: brought down to it
   | 'AtMaxReplicas' // would scale up, but max is reached
-  | 'AtMinReplicas' // would scale down, but min is reached
+  | 'AtMinReplicas' // nothing to give back: min is reached
   | 'InCooldown' // would scale, but the last scale was less than cooldownSeconds ago
-  | 'WithinTarget' // p95 between threshold/2 and the threshold: nothing to do
-  | 'NoData' // no traffic: nothing to measure, hold
+  | 'ScaleDownStabilized' // fewer would do now, but not for the whole window yet
+  | 'WithinTarget' // p95 under the threshold, and one replica less would not leave headroom
+  | 'NoSeries' // Prometheus records nothing for this target: hold
   | 'MetricUnavailable' // Prometheus unreachable: hold
   | 'ScalingDisabled'; // the Deployment was scaled to 0 by someone: leave it alone
 
@@ -46,50 +58,71 @@ export interface Decision {
   limited: boolean;
   /** True while the last scale is less than cooldownSeconds ago (status condition InCooldown). */
   inCooldown: boolean;
+  /** The recommendations of the scale-down window, this one included: the next call's input. */
+  recommendations: Recommendation[];
 }
 
+/** At most this many times the current replicas in one step: a wild p95 cannot ask for 30 pods. */
+export const MAX_STEP_FACTOR = 2;
 /**
- * Scale down only when p95 is under half the threshold. Removing one of N replicas gives each
- * of the others up to N/(N-1) times its load, at most twice as much (2 -> 1); a latency well
- * under half the threshold leaves room for that, so the next decision does not scale straight
- * back up (no flapping). Between threshold/2 and the threshold the operator does nothing.
+ * One replica less only if the p95 it predicts stays under this share of the threshold. p95 grows
+ * as 1/replicas under a fixed load (README: the capacity model), so R replicas at p95 p give
+ * R-1 at p x R/(R-1); the 20 % left is the band in which noise changes nothing (no flapping).
  */
-export const SCALE_DOWN_FRACTION = 0.5;
+export const DOWN_HEADROOM = 0.8;
 
-export function decide(
-  spec: ScalerSpec,
-  current: number,
-  latency: LatencySample,
-  lastScaleTime: Date | undefined,
-  now: Date,
-): Decision {
-  const { thresholdMs, minReplicas: min, maxReplicas: max } = spec;
-  const sinceScaleMs = lastScaleTime ? now.getTime() - lastScaleTime.getTime() : Infinity;
-  const inCooldown = sinceScaleMs < spec.cooldownSeconds * 1000;
-  const hold = (reason: Reason, message: string, limited = false): Decision =>
-    ({ desired: current, reason, message, limited, inCooldown });
+// #region decide
+export function decide(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], lastScale: Date | undefined, now: Date): Decision {
+  const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
+  const inCooldown = lastScale !== undefined && now.getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000;
+  const result = (desired: number, reason: Reason, message: string, limited = false, recommendations = history): Decision =>
+    ({ desired, reason, message, limited, inCooldown, recommendations });
 
-  // Someone scaled the Deployment to zero on purpose: do not bring it back (as the HPA does).
-  if (current === 0) return hold('ScalingDisabled', 'the Deployment has 0 replicas: scaling is off until someone scales it up');
-  // min and max hold whatever the metric says, and whatever the cooldown: they are the spec.
-  if (current < min) return { desired: min, reason: 'BelowMinReplicas', message: `${current} replicas is under minReplicas ${min}`, limited: true, inCooldown };
-  if (current > max) return { desired: max, reason: 'AboveMaxReplicas', message: `${current} replicas is over maxReplicas ${max}`, limited: true, inCooldown };
+  if (current === 0) return result(0, 'ScalingDisabled', 'the Deployment has 0 replicas: scaling is off until someone scales it up');
+  if (current < min) return result(min, 'BelowMinReplicas', `${current} replicas is under minReplicas ${min}`, true);
+  if (current > max) return result(max, 'AboveMaxReplicas', `${current} replicas is over maxReplicas ${max}`, true);
+  // No number is not 0 ms: without a sample, hold (never scale down during a Prometheus outage).
+  if (metric.kind === 'unavailable') return result(current, 'MetricUnavailable', `Prometheus is unavailable (${metric.error}): holding ${current} replicas`);
+  if (metric.kind === 'no-series') return result(current, 'NoSeries', `${metric.detail}: holding ${current} replicas`);
 
-  // Without a sample, hold: never scale down (or up) on missing data.
-  if (latency.kind === 'unavailable') return hold('MetricUnavailable', `Prometheus is unavailable (${latency.error}): holding ${current} replicas`);
-  if (latency.kind === 'no-data') return hold('NoData', `no latency sample (no traffic in the last 30 s): holding ${current} replicas`);
+  // What this sample asks for. Under a fixed load p95 falls as 1/replicas, so R x p95/t replicas
+  // bring it back to t: up in proportion (at least +1, at most x2, never past max); no traffic: min.
+  const p95 = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms` : 'no traffic';
+  const wanted = metric.kind === 'no-traffic' ? min
+    : metric.ms > t ? Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, Math.ceil((current * metric.ms) / t)))
+    : Math.max(min, Math.min(current, Math.ceil((current * metric.ms) / (t * DOWN_HEADROOM))));
+  const window = recentWindow([...history, { time: rfc3339(now), replicas: wanted }], now, spec.scaleDownWindowSeconds);
+  const hold = (reason: Reason, message: string, limited = false) => result(current, reason, message, limited, window);
 
-  const p95 = `p95 ${Math.round(latency.ms)} ms`;
-  const cooldownLeft = Math.ceil((spec.cooldownSeconds * 1000 - sinceScaleMs) / 1000);
-  if (latency.ms > thresholdMs) {
-    if (current >= max) return hold('AtMaxReplicas', `${p95} > ${thresholdMs} ms, but maxReplicas ${max} is reached`, true);
-    if (inCooldown) return hold('InCooldown', `${p95} > ${thresholdMs} ms; scaling up again in ${cooldownLeft} s (cooldown)`);
-    return { desired: current + 1, reason: 'ScaledUp', message: `${p95} > ${thresholdMs} ms: ${current} -> ${current + 1} replicas`, limited: false, inCooldown };
+  if (metric.kind === 'value' && metric.ms > t) {
+    if (current >= max) return hold('AtMaxReplicas', `${p95} > ${t} ms, but maxReplicas ${max} is reached`, true);
+    if (inCooldown) return hold('InCooldown', `${p95} > ${t} ms: ${wanted} replicas after the cooldown`);
+    return result(wanted, 'ScaledUp', `${p95} > ${t} ms: ${current} -> ${wanted} replicas`, wanted === max, window);
   }
-  if (latency.ms < thresholdMs * SCALE_DOWN_FRACTION) {
-    if (current <= min) return hold('AtMinReplicas', `${p95} < ${thresholdMs * SCALE_DOWN_FRACTION} ms, and minReplicas ${min} is reached`, true);
-    if (inCooldown) return hold('InCooldown', `${p95} < ${thresholdMs * SCALE_DOWN_FRACTION} ms; scaling down in ${cooldownLeft} s (cooldown)`);
-    return { desired: current - 1, reason: 'ScaledDown', message: `${p95} < ${thresholdMs * SCALE_DOWN_FRACTION} ms: ${current} -> ${current - 1} replicas`, limited: false, inCooldown };
-  }
-  return hold('WithinTarget', `${p95} is within ${thresholdMs * SCALE_DOWN_FRACTION}-${thresholdMs} ms: holding ${current} replicas`);
+  if (current === min) return hold('AtMinReplicas', `${p95}, at minReplicas ${min}`, true);
+  if (wanted === current) return hold('WithinTarget', `${p95}: ${current - 1} replicas would leave less than ${100 - DOWN_HEADROOM * 100} % headroom under ${t} ms`);
+  // Down: one replica, and only if the whole window agreed (its oldest entry is at least as old).
+  const covered = Date.parse(window[0]!.time) <= now.getTime() - spec.scaleDownWindowSeconds * 1000;
+  const stabilized = Math.max(...window.map((r) => r.replicas));
+  if (!covered || stabilized >= current) return hold('ScaleDownStabilized', `${p95}: ${wanted} replicas would do, but the last ${spec.scaleDownWindowSeconds} s asked for ${covered ? stabilized : 'more (not observed yet)'}`);
+  if (inCooldown) return hold('InCooldown', `${p95}: ${current - 1} replicas after the cooldown`);
+  return result(current - 1, 'ScaledDown', `${p95}: every recommendation of the last ${spec.scaleDownWindowSeconds} s allowed ${stabilized}: ${current} -> ${current - 1} replicas`, false, window);
+}
+// #endregion decide
+
+/**
+ * The recommendations that matter for a window of SECONDS ending at NOW: those inside it, plus
+ * the newest one before it (it was in force when the window began). Sorted, oldest first.
+ */
+export function recentWindow(history: Recommendation[], now: Date, seconds: number): Recommendation[] {
+  const start = now.getTime() - seconds * 1000;
+  const sorted = [...history].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  let first = 0;
+  for (let i = 0; i < sorted.length; i++) if (Date.parse(sorted[i]!.time) <= start) first = i;
+  return sorted.slice(first);
+}
+
+/** A time as Kubernetes writes it: RFC 3339, whole seconds, UTC. */
+export function rfc3339(time: Date): string {
+  return time.toISOString().replace(/\.\d+Z$/, 'Z');
 }

@@ -1,15 +1,21 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
- * the work queue; a resync tick re-queues every LatencyScaler, because latency changes make no
- * Kubernetes events; one worker reconciles. /healthz and /metrics on PORT; SIGTERM stops cleanly.
+ * the work queue; a resync tick asks Prometheus once for all of them and re-queues every one,
+ * because latency changes make no Kubernetes events; one worker reconciles, and only on the
+ * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
+ * PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController, errorText } from './controller.js';
+import type { Metric } from './decide.js';
+import { Health } from './health.js';
+import { timeoutOptions } from './kube.js';
+import { LeaderElector } from './lease.js';
 import { createLogger } from './log.js';
-import { queryLatency } from './prometheus.js';
+import { queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
 import { GROUP, type LatencyScaler, PLURAL, VERSION } from './status.js';
 
@@ -38,11 +44,26 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
+const callOptions = timeoutOptions(config.apiTimeoutMs);
+
 const informer = makeInformer<LatencyScaler>(
   kc,
   `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
-  async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as KubernetesListObject<LatencyScaler>,
+  async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }, callOptions)) as KubernetesListObject<LatencyScaler>,
 );
+
+// ONE Prometheus query per tick for every LatencyScaler of the namespace; a reconcile between two
+// ticks (a spec change) uses the last answer while it is fresher than a tick.
+let snapshot: { at: number; metrics: Map<string, Metric> } = { at: 0, metrics: new Map() };
+async function refreshMetrics(): Promise<void> {
+  const targets = informer.list(namespace).map((scaler) => scaler.spec.targetRef.name);
+  snapshot = { at: Date.now(), metrics: await queryMetrics(config.prometheusUrl, namespace, targets) };
+}
+async function metricFor(target: string): Promise<Metric> {
+  if (Date.now() - snapshot.at > config.resyncSeconds * 1000 || !snapshot.metrics.has(target)) await refreshMetrics();
+  return snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' };
+}
+
 const controller = createController({
   apps: kc.makeApiClient(AppsV1Api),
   core: kc.makeApiClient(CoreV1Api),
@@ -50,10 +71,30 @@ const controller = createController({
   cache: informer,
   log,
   registry,
-  queryLatency,
+  metricFor,
+  selfDeployment: config.selfDeployment,
+  callOptions,
 });
 
 const queue = new WorkQueue();
+const health = new Health(3 * config.resyncSeconds * 1000 + 1000, config.reconcileBoundSeconds * 1000);
+const queueAll = () => {
+  for (const scaler of informer.list(namespace)) queue.add(keyOf(scaler));
+};
+
+// Two replicas run; the one holding the Lease acts. The other watches too (a warm cache), so it
+// takes over within one lease duration. Lease timings as client-go's defaults: 15 s, 10 s, 2 s.
+const elector = new LeaderElector(
+  kc.makeApiClient(CoordinationV1Api),
+  { namespace, name: 'latency-operator', identity: config.podName, leaseDurationSeconds: config.leaseSeconds, renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3), retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)) },
+  (leader) => {
+    log.info({ identity: config.podName, leader }, leader ? 'became the leader: reconciling' : 'not the leader: standing by');
+    leaderGauge.set(leader ? 1 : 0);
+    if (leader) queueAll();
+  },
+);
+const leaderGauge = new Gauge({ name: 'latency_operator_leader', help: '1 on the replica that holds the Lease', registers: [registry] });
+
 const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
 informer.on('add', (scaler) => queue.add(keyOf(scaler)));
 // An update that is only our own status write (the spec's generation already observed) needs
@@ -99,19 +140,21 @@ const rewatch = setInterval(() => {
     await informer.stop();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     if (!stopping) await startInformer();
+elector.start();
   })();
 }, config.rewatchSeconds * 1000);
 
-// The resync tick: every LatencyScaler is reconciled every RESYNC_SECONDS.
-let lastTick = Date.now();
+// The resync tick: on the leader, one Prometheus query, then every LatencyScaler is reconciled.
 const resync = setInterval(() => {
-  lastTick = Date.now();
-  for (const scaler of informer.list(namespace)) queue.add(keyOf(scaler));
+  health.tick();
+  if (!elector.isLeader()) return;
+  void refreshMetrics().then(queueAll);
 }, config.resyncSeconds * 1000);
 
 const worker = queue.run(async (key) => {
+  if (!elector.isLeader()) return queue.forget(key); // the leader does it
   try {
-    await controller.reconcile(key);
+    await health.track(key, () => controller.reconcile(key));
     queue.forget(key);
   } catch (err) {
     const retryInMs = queue.retry(key);
@@ -119,12 +162,13 @@ const worker = queue.run(async (key) => {
   }
 });
 
-// Liveness says "this process still works": the tick ran recently. It does not depend on
-// Prometheus or the API server, or an outage of either would restart the operator for nothing.
+// Liveness follows the worker: a reconcile stuck past its bound, or a stalled tick, fails it. It
+// does not depend on Prometheus or the API server answering, or an outage of either would restart
+// the operator for nothing.
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
-    const ok = Date.now() - lastTick < 3 * config.resyncSeconds * 1000 + 1000;
-    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'resync tick stalled\n');
+    const { ok, reason } = health.check();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
   } else if (req.url === '/metrics') {
     registry.metrics().then(
       (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
@@ -134,11 +178,12 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-server.listen(config.port, () => log.info({ namespace, port: config.port, resyncSeconds: config.resyncSeconds }, 'latency operator started'));
+server.listen(config.port, () => log.info({ namespace, port: config.port, resyncSeconds: config.resyncSeconds, identity: config.podName, prometheus: config.prometheusUrl }, 'latency operator started'));
 // Before the first await: as PID 1, node would otherwise ignore a SIGTERM that comes early.
 process.on('SIGTERM', (signal) => void shutdown(signal));
 process.on('SIGINT', (signal) => void shutdown(signal));
 await startInformer();
+elector.start();
 
 /** SIGTERM: stop watching and ticking, let the reconcile in progress finish, exit 0. */
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -155,6 +200,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     process.exit(1);
   }, 5000);
   await worker;
+  await elector.stop(); // after the last reconcile: the next leader starts from its status
   clearTimeout(deadline);
   server.close();
   server.closeAllConnections();

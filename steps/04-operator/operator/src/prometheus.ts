@@ -1,33 +1,66 @@
 /**
- * One instant query to Prometheus's HTTP API for the kit's recorded p95 series
- * (k8s/prometheus/rules.yml): the operator never computes the quantile itself.
+ * ONE instant query per tick to Prometheus's HTTP API, for every LatencyScaler of the namespace:
+ * the kit's recorded series (k8s/prometheus/rules.yml) of all their targets at once, the p95 and
+ * the request rate. The operator never computes a quantile itself, and the Prometheus it asks is
+ * its own setting (PROMETHEUS_URL), never a field of the resource.
  */
-import type { LatencySample } from './decide.js';
+import type { Metric } from './decide.js';
 
-/** The recorded series, one per namespace and app (see k8s/prometheus/rules.yml). */
-export function latencyQuery(namespace: string, app: string): string {
-  return `app:request_latency_seconds:p95_30s{namespace="${namespace}",app="${app}"}`;
+export const P95 = 'app:request_latency_seconds:p95_30s';
+/** Recorded even when it is 0 (rules.yml), so "no traffic" is a sample and not an absence. */
+export const RATE = 'app:requests:rate_30s';
+
+/** A string as a PromQL double-quoted literal: backslashes and quotes escaped. */
+export function promString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
+}
+
+/** A name matched literally inside a regular expression (RE2): `.` in `hits.v2` is not "any character". */
+export function regexLiteral(value: string): string {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
+}
+
+/** Both recorded series of APPS in NAMESPACE, in one selector (the metric name is a label too). */
+export function batchQuery(namespace: string, apps: string[]): string {
+  const names = promString(`${regexLiteral(P95)}|${regexLiteral(RATE)}`);
+  const targets = promString([...new Set(apps)].sort().map(regexLiteral).join('|'));
+  return `{__name__=~${names},namespace=${promString(namespace)},app=~${targets}}`;
+}
+
+interface Series { metric: Record<string, string>; value: [number, string] }
+
+/** What the answer says about each app: a value, no traffic, or no series (pure: tested). */
+export function metricsFrom(result: Series[], apps: string[]): Map<string, Metric> {
+  const found = (name: string, app: string) => result.find((s) => s.metric.__name__ === name && s.metric.app === app);
+  const metrics = new Map<string, Metric>();
+  for (const app of apps) {
+    const rate = found(RATE, app);
+    const rps = Number(rate?.value[1]);
+    const seconds = Number(found(P95, app)?.value[1]);
+    if (!rate || !Number.isFinite(rps)) metrics.set(app, { kind: 'no-series', detail: `Prometheus records no request rate for app="${app}" (never scraped, or its labels do not match)` });
+    else if (rps === 0) metrics.set(app, { kind: 'no-traffic' });
+    else if (Number.isFinite(seconds)) metrics.set(app, { kind: 'value', ms: seconds * 1000, rps });
+    else metrics.set(app, { kind: 'no-series', detail: `Prometheus records a request rate but no p95 for app="${app}"` });
+  }
+  return metrics;
 }
 
 /**
- * Asks Prometheus at BASE for the p95 of NAMESPACE/APP. Never throws: an error is a sample of
- * kind "unavailable", an empty result "no-data" (the rule records nothing without traffic).
+ * Asks Prometheus at BASE about APPS of NAMESPACE, in one query. Never throws: when Prometheus
+ * does not answer (within TIMEOUT_MS) or answers nonsense, every app is "unavailable".
  */
-export async function queryLatency(base: string, namespace: string, app: string, timeoutMs = 3000): Promise<LatencySample> {
-  const url = `${base.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(latencyQuery(namespace, app))}`;
+export async function queryMetrics(base: string, namespace: string, apps: string[], timeoutMs = 3000): Promise<Map<string, Metric>> {
+  if (apps.length === 0) return new Map();
+  const url = `${base.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(batchQuery(namespace, apps))}`;
+  const unavailable = (error: string) => new Map<string, Metric>(apps.map((app) => [app, { kind: 'unavailable', error }]));
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) return { kind: 'unavailable', error: `HTTP ${response.status} from ${base}` };
-    const body = (await response.json()) as { status?: string; error?: string; data?: { result?: Array<{ value?: [number, string] }> } };
-    if (body.status !== 'success') return { kind: 'unavailable', error: `query failed: ${body.error ?? 'unknown error'}` };
-    const result = body.data?.result ?? [];
-    if (result.length === 0) return { kind: 'no-data' };
-    if (result.length > 1) return { kind: 'unavailable', error: `${result.length} series match, expected one` };
-    const seconds = Number(result[0]?.value?.[1]);
-    if (!Number.isFinite(seconds)) return { kind: 'no-data' }; // NaN: histogram_quantile of no requests
-    return { kind: 'value', ms: seconds * 1000 };
+    if (!response.ok) return unavailable(`HTTP ${response.status} from ${base}`);
+    const body = (await response.json()) as { status?: string; error?: string; data?: { resultType?: string; result?: Series[] } };
+    if (body.status !== 'success' || body.data?.resultType !== 'vector') return unavailable(`query failed: ${body.error ?? 'not an instant vector'}`);
+    return metricsFrom(body.data.result ?? [], apps);
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    return { kind: 'unavailable', error: `${base}: ${e.cause?.code ?? e.name}${e.cause?.code ? '' : `: ${e.message}`}` };
+    return unavailable(`${base}: ${e.cause?.code ?? e.name}${e.cause?.code ? '' : `: ${e.message}`}`);
   }
 }

@@ -2,7 +2,7 @@
  * The LatencyScaler resource as TypeScript types, and the status the operator writes, computed
  * by pure functions from the decision (so "write status only when it changed" is a comparison).
  */
-import type { Decision, LatencySample, ScalerSpec } from './decide.js';
+import type { Decision, Metric, Recommendation, ScalerSpec } from './decide.js';
 
 export const GROUP = 'selfops.kube-selfops.dev';
 export const VERSION = 'v1alpha1';
@@ -22,8 +22,12 @@ export interface ScalerStatus {
   observedGeneration?: number;
   currentReplicas?: number;
   desiredReplicas?: number;
+  /** Written BEFORE the scale, with desiredReplicas: the intent survives a crash (controller.ts). */
   lastScaleTime?: string;
   lastLatencyMs?: number;
+  /** The scale-down window's recommendations (decide.ts): a restart keeps its memory. */
+  recommendations?: Recommendation[];
+  lastDecision?: { reason: string; message: string; time: string };
   conditions?: Condition[];
 }
 
@@ -31,25 +35,30 @@ export interface LatencyScaler {
   apiVersion?: string;
   kind?: string;
   metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string };
-  spec: ScalerSpec & { targetRef: { name: string }; prometheus: string };
+  spec: ScalerSpec & { targetRef: { name: string }; paused?: boolean; dryRun?: boolean };
   status?: ScalerStatus;
 }
 
-type Wanted = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+export type Wanted = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+
+/** How the operator acts on a LatencyScaler: normally, paused (holds), or dry run (never writes the scale). */
+export type Mode = 'active' | 'paused' | 'dry-run';
 
 /** The conditions a decision implies, each True or False with a reason a person can act on. */
-export function conditionsFor(decision: Decision, latency: LatencySample): Wanted[] {
-  const metric: Wanted =
-    latency.kind === 'value'
-      ? { type: 'MetricAvailable', status: 'True', reason: 'Sampled', message: `p95 ${Math.round(latency.ms)} ms` }
-      : latency.kind === 'no-data'
-        ? { type: 'MetricAvailable', status: 'False', reason: 'NoData', message: decision.message }
-        : { type: 'MetricAvailable', status: 'False', reason: 'PrometheusUnavailable', message: decision.message };
+export function conditionsFor(decision: Decision, metric: Metric, mode: Mode = 'active'): Wanted[] {
+  const metricCondition: Wanted =
+    metric.kind === 'value' ? { type: 'MetricAvailable', status: 'True', reason: 'Sampled', message: `p95 ${Math.round(metric.ms)} ms at ${metric.rps.toFixed(1)} requests/s` }
+    : metric.kind === 'no-traffic' ? { type: 'MetricAvailable', status: 'True', reason: 'NoTraffic', message: 'the request rate is 0: nothing to serve' }
+    : metric.kind === 'no-series' ? { type: 'MetricAvailable', status: 'False', reason: 'NoSeries', message: metric.detail }
+    : { type: 'MetricAvailable', status: 'False', reason: 'PrometheusUnavailable', message: decision.message };
+  const active: Wanted =
+    mode === 'paused' ? { type: 'ScalingActive', status: 'False', reason: 'Paused', message: 'spec.paused is true: the replicas are left as they are' }
+    : decision.reason === 'ScalingDisabled' ? { type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: decision.message }
+    : mode === 'dry-run' ? { type: 'ScalingActive', status: 'True', reason: 'DryRun', message: 'spec.dryRun is true: decisions are recorded, the scale is never written' }
+    : { type: 'ScalingActive', status: 'True', reason: 'TargetFound', message: 'the Deployment\'s scale is read and written' };
   return [
-    metric,
-    decision.reason === 'ScalingDisabled'
-      ? { type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: decision.message }
-      : { type: 'ScalingActive', status: 'True', reason: 'TargetFound', message: 'the Deployment\'s scale is read and written' },
+    metricCondition,
+    active,
     decision.limited
       ? { type: 'ScalingLimited', status: 'True', reason: decision.reason, message: decision.message }
       : { type: 'ScalingLimited', status: 'False', reason: 'WithinRange', message: 'replicas are within minReplicas and maxReplicas' },
@@ -63,7 +72,7 @@ export function conditionsFor(decision: Decision, latency: LatencySample): Wante
  * Merges wanted conditions into the previous ones: lastTransitionTime changes only when a
  * condition's status does (Kubernetes API conventions), so an unchanged state writes nothing.
  */
-export function mergeConditions(previous: Condition[] | undefined, wanted: Wanted[], generation: number | undefined, now: Date): Condition[] {
+export function mergeConditions(previous: Condition[] | undefined, wanted: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>, generation: number | undefined, now: Date): Condition[] {
   return wanted.map((condition) => {
     const before = previous?.find((old) => old.type === condition.type);
     const lastTransitionTime = before && before.status === condition.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');

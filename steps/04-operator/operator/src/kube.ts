@@ -1,0 +1,18 @@
+/**
+ * Every Kubernetes call is bounded in time. client-node 1.4.0 has no per-call timeout setting,
+ * but each call accepts options with middleware, and the request it sends carries an AbortSignal:
+ * one middleware gives each request its own deadline.
+ */
+import { type ConfigurationOptions, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+
+/** Call options that abort the request after MS milliseconds (a TimeoutError: the queue retries). */
+export function timeoutOptions(ms: number): ConfigurationOptions {
+  const deadline: ObservableMiddleware = {
+    pre: (request) => {
+      request.setSignal(AbortSignal.timeout(ms));
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [deadline], middlewareMergeStrategy: 'append' };
+}
