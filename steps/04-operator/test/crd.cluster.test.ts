@@ -29,7 +29,7 @@ test('a valid LatencyScaler is accepted, with the schema\'s defaults filled in',
   console.log(`defaults: ${JSON.stringify(stored.spec)}`);
   expect(stored.spec).toEqual({
     targetRef: { name: 'hits' }, maxReplicas: 3,
-    thresholdMs: 100, minReplicas: 1, cooldownSeconds: 30, prometheus: 'http://prometheus.monitoring.svc:9090',
+    thresholdMs: 100, minReplicas: 1, cooldownSeconds: 45, scaleDownWindowSeconds: 60, paused: false, dryRun: false,
   });
 });
 
@@ -39,6 +39,9 @@ test.each([
   ['no targetRef', { maxReplicas: 3 }, 'spec.targetRef: Required value'],
   ['minReplicas 0', { targetRef: { name: 'hits' }, minReplicas: 0, maxReplicas: 3 }, 'spec.minReplicas: Invalid value: 0: spec.minReplicas in body should be greater than or equal to 1'],
   ['a threshold in seconds as a string', { targetRef: { name: 'hits' }, thresholdMs: '0.1', maxReplicas: 3 }, 'spec.thresholdMs: Invalid value: "string": spec.thresholdMs in body must be of type integer'],
+  ['a targetRef name that is not a DNS-1123 name (it goes into PromQL)', { targetRef: { name: 'hits"} or up{x="' }, maxReplicas: 3 }, 'spec.targetRef.name in body should match'],
+  ['a cooldown shorter than the 30 s window of the p95 (CEL)', { targetRef: { name: 'hits' }, maxReplicas: 3, cooldownSeconds: 15 }, 'cooldownSeconds and scaleDownWindowSeconds must be at least 30'],
+  ['a scale-down window shorter than 30 s (CEL)', { targetRef: { name: 'hits' }, maxReplicas: 3, scaleDownWindowSeconds: 20 }, 'cooldownSeconds and scaleDownWindowSeconds must be at least 30'],
 ])('the API server refuses %s', async (_, spec, message) => {
   const refusal = await dryRun(spec).then(() => 'accepted', (err: Error) => err.message);
   console.log(refusal.trim());
