@@ -8,6 +8,7 @@ import { decide, DOWN_HEADROOM, MAX_STEP_FACTOR, type Metric, type Reason, type 
 import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
 import { conditionsFor, mergeConditions, sameStatus } from '../operator/src/status.js';
 import { Health } from '../operator/src/health.js';
+import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
 
 const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
@@ -204,4 +205,52 @@ test('the work queue runs a key once however often it is added, and never twice 
   await done;
   expect(runs).toEqual(['hits/a', 'hits/b', 'hits/a']);
   expect(peak).toBe(1);
+});
+
+// ---- Leader election's rules, against an in-memory Lease store that checks resourceVersions like
+// the API server (a conflict is a 409). The real API server is in operator.cluster.test.ts.
+class LeaseStore {
+  lease: Lease | undefined;
+  private version = 0;
+  readNamespacedLease = async () => {
+    if (!this.lease) throw Object.assign(new Error('not found'), { code: 404 });
+    return structuredClone(this.lease);
+  };
+  createNamespacedLease = async ({ body }: { body: Lease }) => {
+    if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
+    this.lease = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    return this.lease;
+  };
+  replaceNamespacedLease = async ({ body }: { body: Lease }) => {
+    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.lease = { ...JSON.parse(JSON.stringify(body)), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    return this.lease!;
+  };
+}
+
+test('leader election: one leader; the other takes over only after the lease duration on its own clock, or at once when released', async () => {
+  const store = new LeaseStore();
+  let clock = 0;
+  const settings = { namespace: 'hits', name: 'latency-operator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retrySeconds: 2 };
+  const a = new LeaderElector(store, { ...settings, identity: 'a' }, undefined, () => clock);
+  const b = new LeaderElector(store, { ...settings, identity: 'b' }, undefined, () => clock);
+  expect(await a.tryOnce()).toBe(true);
+  expect(await b.tryOnce()).toBe(false);
+  for (clock = 2000; clock <= 30_000; clock += 2000) {
+    expect(await a.tryOnce()).toBe(true); // renewing
+    expect(await b.tryOnce()).toBe(false); // the record keeps changing: never expired
+  }
+  // a stops renewing (crashed): after its renew deadline it no longer acts, and only after the
+  // lease duration since b last saw the record change does b take over.
+  const lastRenew = clock - 2000;
+  for (; clock < lastRenew + 15_000; clock += 1000) expect(await b.tryOnce()).toBe(false);
+  expect(a.isLeader()).toBe(false);
+  clock = lastRenew + 15_000;
+  expect(await b.tryOnce()).toBe(true);
+  expect(store.lease?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+  expect(await a.tryOnce()).toBe(false); // back, and sees b's renewed record
+  // b stops cleanly: it releases the Lease, and a takes it at its next try.
+  await b.stop();
+  expect(store.lease?.spec?.holderIdentity).toBeUndefined();
+  expect(await a.tryOnce()).toBe(true);
 });

@@ -9,7 +9,12 @@
  * A leader that could not renew for RENEW_DEADLINE (< LEASE_DURATION) stops acting before anyone
  * may take over. On shutdown the leader releases the Lease, so the other replica takes over at once.
  */
-import { ApiException, type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+
+/** The part of a coordination.k8s.io/v1 Lease this uses (client-node's V1Lease fits it). */
+export interface Lease {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: unknown; renewTime?: unknown; leaseTransitions?: number };
+}
 
 export interface LeaseSettings {
   namespace: string;
@@ -21,7 +26,16 @@ export interface LeaseSettings {
   retrySeconds: number;
 }
 
-type Api = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
+/** The three calls it makes (client-node's CoordinationV1Api, with a timeout on each: see main.ts). */
+export interface LeaseApi {
+  readNamespacedLease(param: { name: string; namespace: string }): Promise<Lease>;
+  createNamespacedLease(param: { namespace: string; body: Lease }): Promise<Lease>;
+  replaceNamespacedLease(param: { name: string; namespace: string; body: Lease }): Promise<Lease>;
+}
+
+/** A time as the API server wants it in a Lease (MicroTime: six decimals). */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '000Z');
+const isNotFound = (err: unknown) => (err as { code?: number } | undefined)?.code === 404;
 
 export class LeaderElector {
   private lastRenew = -Infinity; // our clock, when we last held the Lease for sure
@@ -29,7 +43,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly api: Api,
+    private readonly api: LeaseApi,
     private readonly settings: LeaseSettings,
     private readonly onChange: (leader: boolean) => void = () => undefined,
     private readonly clock: () => number = Date.now,
@@ -81,18 +95,18 @@ export class LeaderElector {
   private async acquireOrRenew(): Promise<void> {
     const { namespace, name, identity, leaseDurationSeconds } = this.settings;
     const now = this.clock();
-    const spec = (previous?: V1Lease['spec']) => ({
+    const spec = (previous?: Lease['spec']) => ({
       holderIdentity: identity,
       leaseDurationSeconds,
-      acquireTime: previous?.holderIdentity === identity && previous.acquireTime ? previous.acquireTime : new V1MicroTime(now),
-      renewTime: new V1MicroTime(now),
+      acquireTime: previous?.holderIdentity === identity && previous.acquireTime ? previous.acquireTime : microTime(now),
+      renewTime: microTime(now), // MicroTime: the API server wants six decimals
       leaseTransitions: (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity === identity ? 0 : 1),
     });
-    let lease: V1Lease;
+    let lease: Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404)) throw err;
+      if (!isNotFound(err)) throw err;
       await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec(), leaseTransitions: 0 } } });
       this.lastRenew = now;
       return;

@@ -6,14 +6,14 @@
  * PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject, type V1Lease } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController, errorText } from './controller.js';
 import type { Metric } from './decide.js';
 import { Health } from './health.js';
 import { timeoutOptions } from './kube.js';
-import { LeaderElector } from './lease.js';
+import { LeaderElector, type LeaseApi } from './lease.js';
 import { createLogger } from './log.js';
 import { queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
@@ -84,8 +84,14 @@ const queueAll = () => {
 
 // Two replicas run; the one holding the Lease acts. The other watches too (a warm cache), so it
 // takes over within one lease duration. Lease timings as client-go's defaults: 15 s, 10 s, 2 s.
+const coordination = kc.makeApiClient(CoordinationV1Api);
+const leaseApi: LeaseApi = { // with a timeout on each call, as every other one
+  readNamespacedLease: (param) => coordination.readNamespacedLease(param, callOptions),
+  createNamespacedLease: ({ namespace: ns, body }) => coordination.createNamespacedLease({ namespace: ns, body: body as V1Lease }, callOptions),
+  replaceNamespacedLease: ({ body, ...param }) => coordination.replaceNamespacedLease({ ...param, body: body as V1Lease }, callOptions),
+};
 const elector = new LeaderElector(
-  kc.makeApiClient(CoordinationV1Api),
+  leaseApi,
   { namespace, name: 'latency-operator', identity: config.podName, leaseDurationSeconds: config.leaseSeconds, renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3), retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)) },
   (leader) => {
     log.info({ identity: config.podName, leader }, leader ? 'became the leader: reconciling' : 'not the leader: standing by');
