@@ -53,14 +53,14 @@ const informer = makeInformer<LatencyScaler>(
 );
 
 // ONE Prometheus query per tick for every LatencyScaler of the namespace; a reconcile between two
-// ticks (a spec change) uses the last answer while it is fresher than a tick.
+// ticks (a spec change) uses the last answer while it is about a tick old at most.
 let snapshot: { at: number; metrics: Map<string, Metric> } = { at: 0, metrics: new Map() };
 async function refreshMetrics(): Promise<void> {
   const targets = informer.list(namespace).map((scaler) => scaler.spec.targetRef.name);
   snapshot = { at: Date.now(), metrics: await queryMetrics(config.prometheusUrl, namespace, targets) };
 }
 async function metricFor(target: string): Promise<Metric> {
-  if (Date.now() - snapshot.at > config.resyncSeconds * 1000 || !snapshot.metrics.has(target)) await refreshMetrics();
+  if (Date.now() - snapshot.at > config.resyncSeconds * 1500 || !snapshot.metrics.has(target)) await refreshMetrics();
   return snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' };
 }
 
@@ -84,6 +84,7 @@ const queueAll = () => {
 
 // Two replicas run; the one holding the Lease acts. The other watches too (a warm cache), so it
 // takes over within one lease duration. Lease timings as client-go's defaults: 15 s, 10 s, 2 s.
+const leaderGauge = new Gauge({ name: 'latency_operator_leader', help: '1 on the replica that holds the Lease', registers: [registry] });
 const coordination = kc.makeApiClient(CoordinationV1Api);
 const leaseApi: LeaseApi = { // with a timeout on each call, as every other one
   readNamespacedLease: (param) => coordination.readNamespacedLease(param, callOptions),
@@ -99,7 +100,6 @@ const elector = new LeaderElector(
     if (leader) queueAll();
   },
 );
-const leaderGauge = new Gauge({ name: 'latency_operator_leader', help: '1 on the replica that holds the Lease', registers: [registry] });
 
 const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
 informer.on('add', (scaler) => queue.add(keyOf(scaler)));

@@ -1,0 +1,107 @@
+/**
+ * The operator's shell, its pure parts: the one batched Prometheus query and how its answer is
+ * read, liveness that follows the worker, the work queue, and leader election's rules (against an
+ * in-memory Lease store). The real API server and the real Prometheus: operator.cluster.test.ts.
+ */
+import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
+import { Health } from '../operator/src/health.js';
+import { LeaderElector, type Lease } from '../operator/src/lease.js';
+import { WorkQueue } from '../operator/src/queue.js';
+
+test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
+  expect(batchQuery('hits', ['hits', 'a.b'])).toBe('{__name__=~"app:request_latency_seconds:p95_30s|app:requests:rate_30s",namespace="hits",app=~"a\\\\.b|hits"}');
+  const series = (name: string, app: string, value: string) => ({ metric: { __name__: name, app }, value: [0, value] as [number, string] });
+  const metrics = metricsFrom([series(RATE, 'busy', '42'), series(P95, 'busy', '0.12'), series(RATE, 'idle', '0')], ['busy', 'idle', 'typo']);
+  expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42 });
+  expect(metrics.get('idle')).toEqual({ kind: 'no-traffic' });
+  expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
+});
+
+test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
+  let clock = 0;
+  const health = new Health(16_000, 60_000, () => clock);
+  let finish!: () => void;
+  const stuck = health.track('hits/hits', () => new Promise<void>((resolve) => (finish = resolve)));
+  clock = 59_000;
+  health.tick();
+  expect(health.check().ok).toBe(true);
+  clock = 61_000;
+  health.tick();
+  expect(health.check()).toEqual({ ok: false, reason: 'reconcile of hits/hits stuck for 61 s' });
+  finish();
+  await stuck;
+  expect(health.check().ok).toBe(true);
+  clock = 78_000;
+  expect(health.check()).toEqual({ ok: false, reason: 'resync tick stalled for 17 s' });
+});
+
+test('the work queue runs a key once however often it is added, and never twice at once', async () => {
+  const queue = new WorkQueue();
+  const runs: string[] = [];
+  let running = 0;
+  let peak = 0;
+  const done = queue.run(async (key) => {
+    running++;
+    peak = Math.max(peak, running);
+    runs.push(key);
+    if (key === 'hits/a' && runs.length === 1) queue.add('hits/a'); // changed while in progress: once more
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    running--;
+  });
+  queue.add('hits/a');
+  queue.add('hits/a');
+  queue.add('hits/b');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  queue.close();
+  await done;
+  expect(runs).toEqual(['hits/a', 'hits/b', 'hits/a']);
+  expect(peak).toBe(1);
+});
+
+// ---- Leader election's rules, against an in-memory Lease store that checks resourceVersions like
+// the API server (a conflict is a 409). The real API server is in operator.cluster.test.ts.
+class LeaseStore {
+  lease: Lease | undefined;
+  private version = 0;
+  readNamespacedLease = async () => {
+    if (!this.lease) throw Object.assign(new Error('not found'), { code: 404 });
+    return structuredClone(this.lease);
+  };
+  createNamespacedLease = async ({ body }: { body: Lease }) => {
+    if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
+    this.lease = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    return this.lease;
+  };
+  replaceNamespacedLease = async ({ body }: { body: Lease }) => {
+    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.lease = { ...JSON.parse(JSON.stringify(body)), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    return this.lease!;
+  };
+}
+
+test('leader election: one leader; the other takes over only after the lease duration on its own clock, or at once when released', async () => {
+  const store = new LeaseStore();
+  let clock = 0;
+  const settings = { namespace: 'hits', name: 'latency-operator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retrySeconds: 2 };
+  const a = new LeaderElector(store, { ...settings, identity: 'a' }, undefined, () => clock);
+  const b = new LeaderElector(store, { ...settings, identity: 'b' }, undefined, () => clock);
+  expect(await a.tryOnce()).toBe(true);
+  expect(await b.tryOnce()).toBe(false);
+  for (clock = 2000; clock <= 30_000; clock += 2000) {
+    expect(await a.tryOnce()).toBe(true); // renewing
+    expect(await b.tryOnce()).toBe(false); // the record keeps changing: never expired
+  }
+  // a stops renewing (crashed): after its renew deadline it no longer acts, and only after the
+  // lease duration since b last saw the record change does b take over.
+  const lastRenew = clock - 2000;
+  for (; clock < lastRenew + 15_000; clock += 1000) expect(await b.tryOnce()).toBe(false);
+  expect(a.isLeader()).toBe(false);
+  clock = lastRenew + 15_000;
+  expect(await b.tryOnce()).toBe(true);
+  expect(store.lease?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+  expect(await a.tryOnce()).toBe(false); // back, and sees b's renewed record
+  // b stops cleanly: it releases the Lease, and a takes it at its next try.
+  await b.stop();
+  expect(store.lease?.spec?.holderIdentity).toBeUndefined();
+  expect(await a.tryOnce()).toBe(true);
+});
