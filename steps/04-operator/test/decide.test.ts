@@ -56,9 +56,15 @@ test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
   expect(decide(spec, 1, ms(200), [], ago(45), now).reason).toBe('ScaledUp');
 });
 
-test('recommendations: this one is added, those older than the window dropped but the one in force at its start', () => {
-  const { recommendations } = decide(spec, 3, ms(50), [rec(300, 3), rec(90, 2), rec(61, 2), rec(30, 2)], undefined, now);
-  expect(recommendations).toEqual([rec(61, 2), rec(30, 2), rec(0, 2)]);
+test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {
+  const { recommendations } = decide(spec, 3, ms(50), [rec(300, 3), rec(90, 3), rec(61, 2), rec(30, 2), rec(20, 3)], undefined, now);
+  expect(recommendations).toEqual([rec(61, 2), rec(20, 3), rec(0, 2)]);
+  // A long, noisy history (1, 2, 1, 2 ... every 3 s for 15 min) is cut to the newest 100: the
+  // 10 min window is then "not observed yet", so no scale-down, although every entry was < 3.
+  const noisy = Array.from({ length: 300 }, (_, i) => rec(900 - 3 * i, 1 + (i % 2)));
+  const cut = decide({ ...spec, scaleDownWindowSeconds: 600 }, 3, ms(30), noisy, undefined, now);
+  expect(cut.recommendations).toHaveLength(100);
+  expect(cut.reason).toBe('ScaleDownStabilized');
 });
 
 // ---- Properties, over random specs, replicas, metrics, histories and clocks -----------------

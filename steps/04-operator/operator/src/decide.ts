@@ -110,16 +110,23 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric, histor
 }
 // #endregion decide
 
+/** At most this many recommendations are kept (status.recommendations, maxItems in the CRD). */
+export const MAX_RECOMMENDATIONS = 100;
+
 /**
  * The recommendations that matter for a window of SECONDS ending at NOW: those inside it, plus
- * the newest one before it (it was in force when the window began). Sorted, oldest first.
+ * the newest one before it (it was in force when the window began), oldest first. A repeat of the
+ * previous value is dropped (the earlier one stands for it: the same max, and a window covered as
+ * early), and only the newest MAX_RECOMMENDATIONS are kept: losing the oldest only makes the
+ * window "not observed yet", which holds (never a scale-down on a memory that was cut).
  */
 export function recentWindow(history: Recommendation[], now: Date, seconds: number): Recommendation[] {
   const start = now.getTime() - seconds * 1000;
   const sorted = [...history].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   let first = 0;
   for (let i = 0; i < sorted.length; i++) if (Date.parse(sorted[i]!.time) <= start) first = i;
-  return sorted.slice(first);
+  const runs = sorted.slice(first).filter((r, i, all) => i === 0 || r.replicas !== all[i - 1]!.replicas);
+  return runs.slice(-MAX_RECOMMENDATIONS);
 }
 
 /** A time as Kubernetes writes it: RFC 3339, whole seconds, UTC. */
