@@ -114,8 +114,9 @@ test('two replicas run, exactly one holds the Lease; with no traffic it says so 
   const leader = await eventually('a Lease holder', async () => (await holder()) || undefined, 30_000);
   expect(pods).toContain(leader);
   // Only the leader reconciles: its log has "became the leader", the other's has not.
-  const logs = await Promise.all(pods.map((pod) => kubectl('-n', NS, 'logs', pod)));
-  expect(logs.map((log) => log.includes('became the leader'))).toEqual(pods.map((pod) => pod === leader));
+  const leads = async () => Promise.all(pods.map(async (pod) => (await kubectl('-n', NS, 'logs', pod)).includes('became the leader')));
+  const says = await eventually('the leader to log it', async () => ((await leads()).some(Boolean) ? leads() : undefined), 15_000);
+  expect(says).toEqual(pods.map((pod) => pod === leader));
   const metric = await eventually('MetricAvailable NoTraffic', async () => ((await conditionOf('MetricAvailable'))?.reason === 'NoTraffic' ? true : undefined), 60_000);
   expect(metric).toBe(true);
   expect(await replicas()).toBe(1);
