@@ -43,6 +43,7 @@ const app = createApp({
 });
 const server = app.listen(config.port, () => log.info({ port: config.port, version: config.version }, 'listening'));
 
+// #region shutdown
 /**
  * `docker stop` and Kubernetes send SIGTERM (Ctrl-C sends SIGINT): stop taking new connections,
  * let the requests in flight finish, close Redis, exit 0. As PID 1, node has no default
@@ -72,3 +73,4 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
 
 process.once('SIGTERM', (signal) => void shutdown(signal));
 process.once('SIGINT', (signal) => void shutdown(signal));
+// #endregion shutdown
