@@ -43,12 +43,12 @@ const app = createApp({
 });
 const server = app.listen(config.port, () => log.info({ port: config.port, version: config.version }, 'listening'));
 
-// #region shutdown
 /**
  * `docker stop` and Kubernetes send SIGTERM (Ctrl-C sends SIGINT): stop taking new connections,
  * let the requests in flight finish, close Redis, exit 0. As PID 1, node has no default
  * handler for these signals: without this code they would be ignored until SIGKILL.
  */
+// #region shutdown
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
