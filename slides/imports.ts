@@ -7,7 +7,8 @@
  *   <<< ../steps/00-broken-app/entrypoint.sh                a whole (small) file
  *   <<< ../steps/02-pid1-fixed/CHANGES.diff#entrypoint.sh   that file's hunks of a step's diff
  *   ![alt](../steps/03-metrics/img/latency.png)             a picture, inlined (the deck is one file)
- *   ![alt](../steps/04-operator/img/*.png)                  optional pictures: a note until one exists
+ *   ![alt](../steps/04-operator/img/*.png)                  an optional picture (the first match): a note
+ *                                                           on the slide until a real run has made one
  *   {{build}}                                               commit and date of the build
  *
  * Paths are relative to slides/. A missing file, region or diff file throws an ImportError that
@@ -124,19 +125,17 @@ export function expandImports(markdown: string, ctx: ImportContext): string {
 
   function image(alt: string, src: string, at: string): string {
     if (/^(https?:|data:)/.test(src)) throw new ImportError(`${at}: ${src}: the deck loads nothing remote; put the picture in the repository`);
-    const paths = src.includes('*') ? glob(resolve(ctx.baseDir, src)) : [resolve(ctx.baseDir, src)];
+    // A * in the name: the first picture that matches (by name), or a note until a run makes one.
+    const paths = src.includes('*') ? glob(resolve(ctx.baseDir, src)).slice(0, 1) : [resolve(ctx.baseDir, src)];
     if (paths.length === 0) {
       // No picture yet (it comes from a real run): say so on the slide rather than fail the build.
       return `_(no picture yet: \`${show(resolve(ctx.baseDir, src))}\` comes from a real run)_`;
     }
-    return paths
-      .map((file) => {
-        if (!existsSync(file)) throw new ImportError(`${at}: picture ${show(file)} not found`);
-        const type = IMAGE_TYPES[extname(file)];
-        if (!type) throw new ImportError(`${at}: ${show(file)}: not a .png, .svg or .jpg`);
-        return `![${alt}](data:${type};base64,${readFileSync(file).toString('base64')})`;
-      })
-      .join(' ');
+    const [file] = paths as [string];
+    if (!existsSync(file)) throw new ImportError(`${at}: picture ${show(file)} not found`);
+    const type = IMAGE_TYPES[extname(file)];
+    if (!type) throw new ImportError(`${at}: ${show(file)}: not a .png, .svg or .jpg`);
+    return `![${alt}](data:${type};base64,${readFileSync(file).toString('base64')})`;
   }
 }
 
