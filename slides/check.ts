@@ -67,7 +67,7 @@ try {
   const slides = [];
   for (let n = 1; n <= count; n++) {
     // Marp's bespoke template shows slide n at #n; wait until it is the active one.
-    const state = await page.evaluate<{ active: number; overflow: string[] }>(`(async () => {
+    const state = await page.evaluate<{ active: number; title: string; overflow: string[]; codePx: number | null }>(`(async () => {
       location.hash = '#${n}';
       const svgs = [...document.querySelectorAll('svg[data-marpit-svg]')];
       for (let i = 0; i < 100 && !svgs[${n - 1}].classList.contains('bespoke-marp-active'); i++) await new Promise((r) => setTimeout(r, 20));
@@ -78,10 +78,15 @@ try {
       const style = getComputedStyle(section);
       const bottom = box.bottom - parseFloat(style.paddingBottom) + 1;
       const right = box.right - parseFloat(style.paddingRight) + 1;
-      const overflow = [...section.querySelectorAll('h1, h2, p, li, pre, table, img')]
+      // (Chromium has no customized built-in elements: Marp turns <pre is="marp-pre"> into <marp-pre>.)
+      const overflow = [...section.querySelectorAll('h1, h2, p, li, pre, marp-pre, table, img')]
         .filter((el) => { const r = el.getBoundingClientRect(); return r.height > 0 && (r.bottom > bottom || r.right > right); })
         .map((el) => el.tagName + ': ' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 60));
-      return { active: svgs.findIndex((s) => s.classList.contains('bespoke-marp-active')) + 1, overflow };
+      // The size code is shown at, after Marp shrank each block to fit its width (a transform).
+      const codePx = [...section.querySelectorAll('pre code, marp-pre code')].map((code) =>
+        parseFloat(getComputedStyle(code).fontSize) * (code.getBoundingClientRect().width / (code.offsetWidth || 1)));
+      const title = section.querySelector('h1')?.textContent ?? '';
+      return { active: svgs.findIndex((s) => s.classList.contains('bespoke-marp-active')) + 1, title, overflow, codePx: codePx.length ? Math.min(...codePx) : null };
     })()`);
     const png = await page.screenshot({ type: 'png' });
     const file = join(shots, `${String(n).padStart(2, '0')}.png`);
@@ -105,7 +110,7 @@ try {
       for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) > 96) ink++;
       return { width: img.width, height: img.height, ink: ink / (px.length / 4) };
     })()`);
-    slides.push({ n, file, active: state.active, overflow: state.overflow, sha1: createHash('sha1').update(png).digest('hex'), ...measured });
+    slides.push({ n, file, title: state.title, active: state.active, overflow: state.overflow, codePx: state.codePx, sha1: createHash('sha1').update(png).digest('hex'), ...measured });
   }
   // The presenter view (key p, or ?view=presenter) from file://: the slide, the next one and its notes.
   await page.goto(`${pathToFileURL(html).href}?view=presenter#1`, { waitUntil: 'load' });

@@ -124,7 +124,7 @@ describe('./kit slides', () => {
       presenterNotes: string;
       refused: string[];
       consoleErrors: string[];
-      slides: { n: number; active: number; width: number; height: number; ink: number; sha1: string; overflow: string[] }[];
+      slides: { n: number; title: string; active: number; width: number; height: number; ink: number; sha1: string; overflow: string[]; codePx: number | null }[];
     };
     expect(report.count).toBe(slides);
     expect(report.presenterNotes).toContain('Narrator: Welcome.'); // the presenter view shows the notes
@@ -136,9 +136,14 @@ describe('./kit slides', () => {
       // A slide with nothing but its footer and page number measures 0.002; a title alone, 0.008.
       expect({ n: s.n, ink: s.ink > 0.005 }).toEqual({ n: s.n, ink: true });
     }
+    // Code a room can read: Marp shrinks a block until its longest line fits, so long lines make
+    // small code. decide() (10 px) is the one exception, until step 04's slide-sized rewrite lands.
+    const small = report.slides.filter((s) => s.codePx !== null && s.codePx < 14 && !s.title.includes('The decision'));
+    expect(small.map((s) => `${s.n} ${s.title}: ${s.codePx?.toFixed(1)} px`)).toEqual([]);
     // Twenty-odd different pictures, not one slide shot twenty times.
     expect(new Set(report.slides.map((s) => s.sha1)).size).toBe(slides);
-    console.log(`rendered ${slides} slides; least ink ${Math.min(...report.slides.map((s) => s.ink)).toFixed(3)} (slide ${report.slides.reduce((a, b) => (b.ink < a.ink ? b : a)).n})`);
+    const code = report.slides.filter((s) => s.codePx !== null).map((s) => `${s.n}:${s.codePx?.toFixed(0)}`).join(' ');
+    console.log(`rendered ${slides} slides; least ink ${Math.min(...report.slides.map((s) => s.ink)).toFixed(3)} (slide ${report.slides.reduce((a, b) => (b.ink < a.ink ? b : a)).n}); code px by slide ${code}`);
   }, 150_000);
 });
 
