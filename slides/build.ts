@@ -12,13 +12,21 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const here = import.meta.dirname;
-const { values: args } = parseArgs({
-  options: {
-    deck: { type: 'string', default: join(here, 'talk.md') },
-    out: { type: 'string', default: join(here, 'out') },
-    'html-only': { type: 'boolean', default: false },
-  },
-});
+const usage = 'usage: ./kit slides [--out DIR] [--html-only] [--deck slides/talk.md]';
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        deck: { type: 'string', default: join(here, 'talk.md') },
+        out: { type: 'string', default: join(here, 'out') },
+        'html-only': { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`kit: ${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
+})();
 const deck = resolve(args.deck);
 const out = resolve(args.out);
 const name = basename(deck, '.md');
