@@ -21,7 +21,7 @@ function buildStamp() {
   }
 }
 
-const stamp = process.env.KIT_DECK_STAMP ?? buildStamp();
+const stamp = buildStamp();
 
 export default ({ marp }) =>
   marp.use((md) => {
