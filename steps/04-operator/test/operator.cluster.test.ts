@@ -8,9 +8,12 @@
  * minReplicas one at a time, no extra scale, the other replica took over -> dryRun -> paused ->
  * Prometheus down: hold -> a LatencyScaler on the operator itself is refused -> SIGTERM.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { canI, deleteNamespace, deletePrometheus, deployStep, docker, eventually, kubectl, kubectlJson, kubectlStdin, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
 
+const execFileAsync = promisify(execFile);
 const NS = 'hits'; // the namespace k8s/prometheus scrapes (hits-metrics.hits.svc)
 const STEP = `${KIT_ROOT}/steps/04-operator`;
 const CRD = `${STEP}/operator/deploy/crd.yaml`;
@@ -158,6 +161,12 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the model's count), p
     await sample();
   }
   const downs = await events('ScaledDown');
+  // The README's figure comes from this very run when asked: OPERATOR_GRAPH=steps/04-operator/img/NAME.
+  if (process.env.OPERATOR_GRAPH) {
+    const minutes = String(Math.ceil((Date.now() - start) / 60_000) + 1);
+    await execFileAsync('node', [`${KIT_ROOT}/tooling/graph.ts`, '--prometheus', prometheus, '--minutes', minutes, '--out', `${KIT_ROOT}/${process.env.OPERATOR_GRAPH}`,
+      '--title', `The operator as shipped: k6 ramp to ${VUS} VUs, ${k6.requests} requests, then quiet (leader deleted at ${Math.round((deletedAt - start) / 1000)} s)`]);
+  }
   const backAt = timeline.find((s) => s.t > loadEnd && s.replicas === 1)?.t;
   console.log(`k6 ${VUS} VUs: p95 ${k6.p95.toFixed(1)} ms over the run, ${k6.requests} requests, failed ${(k6.failedRate * 100).toFixed(2)} %\n` +
     `leader ${leader} deleted; ${next} took over in ${failoverS.toFixed(1)} s\n` +
