@@ -71,42 +71,46 @@ export const MAX_STEP_FACTOR = 2;
  */
 export const DOWN_HEADROOM = 0.8;
 
+/** The reasons where min or max decided the outcome (status condition ScalingLimited). */
+const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplicas', 'AtMaxReplicas', 'AtMinReplicas']);
+
 // #region decide
-export function decide(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], lastScale: Date | undefined, now: Date): Decision {
-  const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
-  const inCooldown = lastScale !== undefined && now.getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000;
-  const result = (desired: number, reason: Reason, message: string, limited = false, recommendations = history): Decision =>
-    ({ desired, reason, message, limited, inCooldown, recommendations });
+export function decide(spec: ScalerSpec, current: number, metric: Metric,
+  history: Recommendation[], lastScale: Date | undefined, now: Date): Decision {
+  const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
+  const inCooldown = lastScale !== undefined && +now - +lastScale < spec.cooldownSeconds * 1000;
+  const to = (desired: number, reason: Reason, message: string, recommendations = history): Decision =>
+    ({ desired, reason, message, inCooldown, recommendations, limited: LIMITS.has(reason) || desired === max && desired > current });
 
-  if (current === 0) return result(0, 'ScalingDisabled', 'the Deployment has 0 replicas: scaling is off until someone scales it up');
-  if (current < min) return result(min, 'BelowMinReplicas', `${current} replicas is under minReplicas ${min}`, true);
-  if (current > max) return result(max, 'AboveMaxReplicas', `${current} replicas is over maxReplicas ${max}`, true);
-  // No number is not 0 ms: without a sample, hold (never scale down during a Prometheus outage).
-  if (metric.kind === 'unavailable') return result(current, 'MetricUnavailable', `Prometheus is unavailable (${metric.error}): holding ${current} replicas`);
-  if (metric.kind === 'no-series') return result(current, 'NoSeries', `${metric.detail}: holding ${current} replicas`);
+  if (current === 0) return to(0, 'ScalingDisabled', 'scaled to 0 by someone: scaling is off');
+  if (current < min) return to(min, 'BelowMinReplicas', `${current} replicas < minReplicas ${min}`);
+  if (current > max) return to(max, 'AboveMaxReplicas', `${current} replicas > maxReplicas ${max}`);
+  // No number is not 0 ms: hold (never scale down during a Prometheus outage).
+  if (metric.kind === 'unavailable') return to(current, 'MetricUnavailable', `Prometheus unavailable (${metric.error}): holding`);
+  if (metric.kind === 'no-series') return to(current, 'NoSeries', `${metric.detail}: holding`);
 
-  // What this sample asks for. Under a fixed load p95 falls as 1/replicas, so R x p95/t replicas
-  // bring it back to t: up in proportion (at least +1, at most x2, never past max); no traffic: min.
+  // p95 falls as 1/replicas under a fixed load: R x p95/t replicas bring it back to t.
+  // Up: at least +1, at most x2, never past max. No traffic: min.
   const p95 = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms` : 'no traffic';
   const wanted = metric.kind === 'no-traffic' ? min
-    : metric.ms > t ? Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, Math.ceil((current * metric.ms) / t)))
-    : Math.max(min, Math.min(current, Math.ceil((current * metric.ms) / (t * DOWN_HEADROOM))));
-  const window = recentWindow([...history, { time: rfc3339(now), replicas: wanted }], now, spec.scaleDownWindowSeconds);
-  const hold = (reason: Reason, message: string, limited = false) => result(current, reason, message, limited, window);
+    : metric.ms > t ? Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, Math.ceil(current * metric.ms / t)))
+    : Math.max(min, Math.min(current, Math.ceil(current * metric.ms / (t * DOWN_HEADROOM))));
+  const window = recentWindow([...history, { time: rfc3339(now), replicas: wanted }], now, w);
+  const hold = (reason: Reason, message: string) => to(current, reason, message, window);
 
   if (metric.kind === 'value' && metric.ms > t) {
-    if (current >= max) return hold('AtMaxReplicas', `${p95} > ${t} ms, but maxReplicas ${max} is reached`, true);
+    if (current >= max) return hold('AtMaxReplicas', `${p95} > ${t} ms, at maxReplicas ${max}`);
     if (inCooldown) return hold('InCooldown', `${p95} > ${t} ms: ${wanted} replicas after the cooldown`);
-    return result(wanted, 'ScaledUp', `${p95} > ${t} ms: ${current} -> ${wanted} replicas`, wanted === max, window);
+    return to(wanted, 'ScaledUp', `${p95} > ${t} ms: ${current} -> ${wanted} replicas`, window);
   }
-  if (current === min) return hold('AtMinReplicas', `${p95}, at minReplicas ${min}`, true);
-  if (wanted === current) return hold('WithinTarget', `${p95}: ${current - 1} replicas would leave less than ${100 - DOWN_HEADROOM * 100} % headroom under ${t} ms`);
-  // Down: one replica, and only if the whole window agreed (its oldest entry is at least as old).
-  const covered = Date.parse(window[0]!.time) <= now.getTime() - spec.scaleDownWindowSeconds * 1000;
-  const stabilized = Math.max(...window.map((r) => r.replicas));
-  if (!covered || stabilized >= current) return hold('ScaleDownStabilized', `${p95}: ${wanted} replicas would do, but the last ${spec.scaleDownWindowSeconds} s asked for ${covered ? stabilized : 'more (not observed yet)'}`);
+  if (current === min) return hold('AtMinReplicas', `${p95}, at minReplicas ${min}`);
+  if (wanted === current) return hold('WithinTarget', `${p95}: ${current - 1} replicas would be too close to ${t} ms`);
+  // Down: one replica, only if every recommendation of a whole window allowed it.
+  const covered = Date.parse(window[0]!.time) <= +now - w * 1000;
+  const highest = Math.max(...window.map((r) => r.replicas));
+  if (!covered || highest >= current) return hold('ScaleDownStabilized', `${p95}: the last ${w} s asked for ${covered ? highest : 'more'}`);
   if (inCooldown) return hold('InCooldown', `${p95}: ${current - 1} replicas after the cooldown`);
-  return result(current - 1, 'ScaledDown', `${p95}: every recommendation of the last ${spec.scaleDownWindowSeconds} s allowed ${stabilized}: ${current} -> ${current - 1} replicas`, false, window);
+  return to(current - 1, 'ScaledDown', `${p95}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`, window);
 }
 // #endregion decide
 
