@@ -19,11 +19,13 @@ const STEP = `${KIT_ROOT}/steps/04-operator`;
 const CRD = `${STEP}/operator/deploy/crd.yaml`;
 const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
 const SA = `system:serviceaccount:${NS}:latency-operator`;
-// The capacity model (README): one replica of /slow serves ~50 req/s, and a closed loop of V
-// users sees p95 ~ 20 x V / replicas ms. 6 VUs: 1 replica ~120 ms (over), 2 replicas ~60 ms
-// (under, and 1 replica less would be ~120: no scale-down). So exactly 2.
+// The capacity model, as measured through kube-proxy (README): a closed loop of V users sees
+// p95 ~ 20 x V / R ms when the load is spread evenly (nginx, step 03), but kube-proxy spreads
+// connections at random, and the busiest replica sets the p95: at 6 VUs, 1 replica ~120 ms, 2
+// replicas still ~120 ms (measured 118-123), 3 replicas ~80 ms, the count step 03's cluster test
+// scales to by hand. So exactly 3: 1 -> 2 (p95 118 ms: x1.18 asks for 2), then 2 -> 3.
 const VUS = 6;
-const EXPECTED = Math.ceil((20 * VUS) / 100);
+const EXPECTED = 3;
 const COOLDOWN_S = 45;
 const WINDOW_S = 60;
 
@@ -126,7 +128,7 @@ test('two replicas run, exactly one holds the Lease; with no traffic it says so 
   expect((await status()).lastDecision?.reason).toBe('AtMinReplicas');
 });
 
-test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the model's count), p95 back under 100 ms; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
+test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's count), p95 back under 100 ms; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
   const start = Date.now();
   // A new connection per request, so kube-proxy (which balances connections) spreads them over new replicas too.
   const load = runK6('ramp.js', { MAX_VUS: String(VUS), DURATION: '20s', HOLD: '90s', TARGET: app, K6_NO_VU_CONNECTION_REUSE: 'true' });
@@ -178,8 +180,13 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the model's count), p
   expect(Math.max(...timeline.filter((s) => s.t <= loadEnd).map((s) => s.replicas))).toBe(EXPECTED); // never more than the model needs
   for (const s of atPeak) expect(s.replicas).toBe(EXPECTED);
   for (const s of atPeak) expect(s.p95).toBeLessThan(100); // latency recovered
-  expect(ups).toHaveLength(EXPECTED - 1); // 1 -> 2 in one step, no duplicate from the second replica
-  expect(downs.map((e) => e.message)).toEqual([expect.stringContaining(`${EXPECTED} -> ${EXPECTED - 1} replicas`)]); // one at a time, no extra
+  expect(ups).toHaveLength(EXPECTED - 1); // one per replica added: no duplicate from the second operator
+  // Down one at a time, 3 -> 2 -> 1, one Event each: no extra scale from the failover.
+  expect(downs.map((e) => / (\d+) -> (\d+) replicas$/.exec(e.message)?.slice(1).join('->'))).toEqual(['3->2', '2->1']);
+  for (let i = 1; i < downs.length; i++) {
+    // the cooldown kept across the failover (Event times are whole seconds)
+    expect(Date.parse(downs[i]!.firstTimestamp) - Date.parse(downs[i - 1]!.firstTimestamp)).toBeGreaterThanOrEqual((COOLDOWN_S - 1) * 1000);
+  }
   expect(backAt).toBeDefined();
   expect(backAt! - loadEnd).toBeLessThanOrEqual(boundS);
   expect(failoverS).toBeLessThan(15); // within the lease duration (released on SIGTERM: at once)
