@@ -147,6 +147,16 @@ export function createController(deps: Deps) {
     }
     const current = scale.spec?.replicas ?? 0;
     const lastScale = previous?.lastScaleTime ? new Date(previous.lastScaleTime) : undefined;
+    // The cooldown counts from when the replicas of the last scale are all ready, not from the
+    // write: until then the 30 s window still shows the old count (a slow pod start on a busy
+    // node took 37 s here), and a second step would be decided on stale latency.
+    const deployment = await apps.readNamespacedDeployment({ name: target, namespace }, callOptions);
+    const allReady = (deployment.status?.readyReplicas ?? 0) >= current;
+    const readyTime = allReady
+      ? (previous?.readyTime && lastScale && Date.parse(previous.readyTime) >= +lastScale ? previous.readyTime : lastScale ? rfc3339(now()) : previous?.readyTime)
+      : previous?.readyTime;
+    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000; // a pod that never gets ready does not block for ever
+    const cooldownFrom = settling ? now() : readyTime && lastScale && Date.parse(readyTime) > +lastScale ? new Date(readyTime) : lastScale;
 
     // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a
     // lost leader) came between the status write and the scale. Complete it; decide nothing new.
@@ -163,7 +173,7 @@ export function createController(deps: Deps) {
     const metric = await deps.metricFor(target);
     const decision: Decision = mode === 'paused'
       ? { desired: current, reason: 'WithinTarget', message: `paused: holding ${current} replicas`, limited: false, inCooldown: false, recommendations: previous?.recommendations ?? [] }
-      : decide(spec, current, metric, previous?.recommendations ?? [], lastScale, now());
+      : decide(spec, current, metric, previous?.recommendations ?? [], cooldownFrom, now());
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
     const scaling = mode === 'active' && decision.desired !== current;
     const reason = mode === 'paused' ? 'Paused' : decision.reason;
@@ -184,6 +194,7 @@ export function createController(deps: Deps) {
     const time = now();
     const lastScaleTime = scaling ? rfc3339(time) : previous?.lastScaleTime;
     const status: ScalerStatus = {
+      ...(readyTime && !scaling ? { readyTime } : previous?.readyTime ? { readyTime: previous.readyTime } : {}),
       observedGeneration: generation,
       currentReplicas: current,
       desiredReplicas: decision.desired,

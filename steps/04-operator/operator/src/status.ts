@@ -24,6 +24,8 @@ export interface ScalerStatus {
   desiredReplicas?: number;
   /** Written BEFORE the scale, with desiredReplicas: the intent survives a crash (controller.ts). */
   lastScaleTime?: string;
+  /** When the replicas of the last scale were all ready: the cooldown counts from then. */
+  readyTime?: string;
   lastLatencyMs?: number;
   /** The scale-down window's recommendations (decide.ts): a restart keeps its memory. */
   recommendations?: Recommendation[];
