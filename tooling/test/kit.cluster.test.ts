@@ -81,11 +81,11 @@ test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then 
     const operator = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
       '-n', 'hits', 'get', 'deploy', 'latency-operator');
     expect(operator.spec.template.spec.containers[0]).toMatchObject({ image: expect.stringMatching(/^latency-operator:0\.1\.0-[0-9a-f]{12}$/), imagePullPolicy: 'Never' });
-    // The operator reads its LatencyScaler and writes its status: no traffic yet, so "no data".
+    // The operator reads its LatencyScaler and writes its status: scraped, no traffic yet, a fact.
     const reason = async () => (await kubectlJson<{ status?: { conditions?: Array<{ type: string; reason: string }> } }>('-n', 'hits', 'get', 'latencyscaler', 'hits'))
       .status?.conditions?.find((c) => c.type === 'MetricAvailable')?.reason;
-    await eventually('the LatencyScaler to report NoData', async () => ((await reason()) === 'NoData' ? true : undefined), 60_000).catch(() => undefined);
-    expect(await reason()).toBe('NoData');
+    await eventually('the LatencyScaler to report NoTraffic', async () => ((await reason()) === 'NoTraffic' ? true : undefined), 60_000).catch(() => undefined);
+    expect(await reason()).toBe('NoTraffic');
   } finally {
     await deletePrometheus();
     await deleteNamespace('hits');
