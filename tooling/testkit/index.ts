@@ -1,7 +1,8 @@
 /**
  * The kit's shared test helpers: docker.ts (containers, Redis, the step images), observe.ts
- * (Prometheus, nginx, k6) and cluster.ts (Kubernetes).
+ * (Prometheus, nginx, k6), cluster.ts (Kubernetes) and readme-blocks.ts (the READMEs' command blocks).
  */
 export * from './docker.js';
 export * from './observe.js';
 export * from './cluster.js';
+export * from './readme-blocks.js';
