@@ -17,6 +17,9 @@
  * Options after `test: docker` / `test: cluster`, separated by spaces:
  *   wait=URL      after the block, wait (60 s at most) until URL answers with a status under 500:
  *                 the pause a person makes before the next command ("open it once it is up")
+ *   until=CMD     after the block, run the shell command CMD (the rest of the mark) every second
+ *                 until it succeeds, 60 s at most: for a wait that must not touch the app
+ *                 (`until=docker logs app | grep -q 'redis connected'`: a request would be logged)
  *   pause=S       before the block, wait S seconds: a person's reading time, for state that
  *                 settles a moment after the previous block (a crashed container's status)
  *   exit=N[,N]    exit statuses that commands of the block may end with (curl's 7 when the app has
@@ -24,11 +27,14 @@
  *   timeout=S     the block's time limit in seconds (default 120)
  *   cleanup       the README's clean-up: run after the other blocks, even when one of them failed
  *
+ * With KIT_BLOCKS_OUT=DIR, each block's output is also written to DIR/<step>-<line>.txt (the
+ * README's figures come from those runs).
+ *
  * A command that ends with `&` keeps running after its block (a port-forward, a load run); the
  * session ends it (its whole process group) when the README is done.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './observe.js';
@@ -44,6 +50,8 @@ export interface Block {
   reason?: string;
   code: string;
   waits: string[];
+  /** Shell commands polled after the block until they succeed. */
+  untils: string[];
   pauseSeconds: number;
   allowedExits: number[];
   timeoutSeconds: number;
@@ -73,7 +81,7 @@ export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mar
       if (j === lines.length) throw new Error(`line ${i + 1}: a code fence that is never closed`);
       const lang = fence[2] ?? '';
       if (SHELLS.has(lang)) {
-        current = { line: i + 1, code: body.join('\n'), waits: [], pauseSeconds: 0, allowedExits: [], timeoutSeconds: 120, cleanup: false, expects: [] };
+        current = { line: i + 1, code: body.join('\n'), waits: [], untils: [], pauseSeconds: 0, allowedExits: [], timeoutSeconds: 120, cleanup: false, expects: [] };
         const mark = MARK.exec(lines[i - 1] ?? '');
         if (mark) Object.assign(current, parseMark(mark[1] as 'test' | 'skip', mark[2] ?? '', i));
         blocks.push(current);
@@ -107,9 +115,10 @@ function parseMark(kind: 'test' | 'skip', rest: string, index: number): Partial<
     if (!rest) throw new Error(`line ${index}: a skip mark needs a reason`);
     return { mark: 'skip', reason: rest };
   }
-  const [suite, ...options] = rest.split(/\s+/);
+  const [head = '', until] = rest.split(/\s+until=(.*)/s);
+  const [suite, ...options] = head.split(/\s+/);
   if (suite !== 'docker' && suite !== 'cluster') throw new Error(`line ${index}: test: ${suite}? (docker or cluster)`);
-  const parsed: Partial<Block> = { mark: suite, waits: [], allowedExits: [] };
+  const parsed: Partial<Block> = { mark: suite, waits: [], untils: until ? [until] : [], allowedExits: [] };
   for (const option of options) {
     const [name, value = ''] = option.split(/=(.*)/s);
     if (name === 'wait' && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(value)) parsed.waits?.push(value);
@@ -186,6 +195,14 @@ export class Session {
         return code > 0 && code < 500 ? true : undefined;
       }, 60_000);
     }
+    for (const command of block.untils) {
+      await eventually(`\`${command}\` to succeed (the block's until=)`, async () => {
+        const code = await new Promise<number | null>((resolve) =>
+          spawn('bash', ['-c', command], { cwd: this.cwd, env: this.env, stdio: 'ignore' }).once('exit', resolve),
+        );
+        return code === 0 ? true : undefined;
+      }, 60_000);
+    }
     return run;
   }
 
@@ -221,6 +238,11 @@ export function problems(block: Block, run: BlockRun): string[] {
 /** Runs BLOCK and throws, with the block, its output and the README's, unless problems() is empty. */
 export async function runAndCheck(session: Session, block: Block, readme: string): Promise<BlockRun> {
   const run = await session.run(block);
+  const out = process.env.KIT_BLOCKS_OUT;
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `${readme.split('/')[1] ?? 'readme'}-${block.line}.txt`), `$ ${block.code}\n${run.output}`);
+  }
   const found = problems(block, run);
   if (found.length > 0) {
     throw new Error(
@@ -297,7 +319,7 @@ export function describeReadme(step: string, suite: Suite, root: string, hooks: 
           failedAt ??= block.line;
           throw err;
         }
-      }, (block.timeoutSeconds + block.pauseSeconds) * 1000 + 70_000 * (block.waits.length + 1));
+      }, (block.timeoutSeconds + block.pauseSeconds) * 1000 + 70_000 * (block.waits.length + block.untils.length + 1));
     }
   });
 }
