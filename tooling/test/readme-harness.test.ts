@@ -157,3 +157,28 @@ test.each(readdirSync(`${KIT_ROOT}/steps`).sort().filter((step) => !PENDING.has(
     expect(blocks.filter((b) => b.mark === 'docker').length).toBeGreaterThan(0);
   },
 );
+
+// The Verification blocks (`./kit test steps/NN`) are the suite itself, so they are skipped rather
+// than run from inside it; what they state is still checked: each test file they show passing
+// exists, and each test they list by name is a test of that file.
+test.each(readdirSync(`${KIT_ROOT}/steps`).sort().filter((step) => !PENDING.has(step)))(
+  '%s/README.md: the Verification block lists test files and names that exist',
+  (step) => {
+    const verification = parseBlocks(readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8')).filter((b) => /^\.\/kit test steps\//.test(b.code));
+    expect(verification).toHaveLength(1);
+    const stated = verification[0]?.stated ?? '';
+    const missing: string[] = [];
+    let source = '';
+    for (const line of stated.split('\n')) {
+      const pass = /^PASS \S+ (\S+)$/.exec(line);
+      if (pass) {
+        source = readFileSync(`${KIT_ROOT}/${pass[1]}`, 'utf8');
+        continue;
+      }
+      const name = /^\s+✓ (.+)$/.exec(line)?.[1];
+      if (name && !['\'', '"', '`'].some((quote) => source.includes(`${quote}${name}${quote}`))) missing.push(name);
+    }
+    expect(stated).toMatch(/^PASS /m);
+    expect(missing).toEqual([]);
+  },
+);
