@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { KIT_ROOT, imageName } from './docker.js';
 
+export { answers, eventually } from './eventually.js';
+
 const execFileAsync = promisify(execFile);
 export const PROMETHEUS_PORT = 9090;
 
@@ -45,17 +47,6 @@ export async function promQuery(prometheus: StartedTestContainer | string, expr:
   };
   if (body.status !== 'success') throw new Error(`PromQL ${expr} failed: ${body.error}`);
   return body.data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
-}
-
-/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await probe();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
 }
 
 /** nginx in front of every container aliased `app` (k8s/docker/lb.conf); port 80 published. */
