@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { createClient } from 'redis';
 import { createApp } from './app.js';
@@ -37,13 +36,6 @@ const app = createApp({
   isShuttingDown: () => shuttingDown,
 });
 const server = app.listen(config.port, () => log.info({ port: config.port, version: config.version }, 'listening'));
-// pino-http writes a request's log line when its response finishes or closes, and a drained
-// socket can close the server before that: track the responses, so the last line comes after theirs.
-const responses = new Set<ServerResponse>();
-server.on('request', (_req, res: ServerResponse) => {
-  responses.add(res);
-  res.once('close', () => responses.delete(res));
-});
 
 /**
  * `docker stop` and Kubernetes send SIGTERM (Ctrl-C sends SIGINT): stop taking new connections,
@@ -65,7 +57,6 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     server.closeAllConnections();
   }, config.drainTimeoutMs);
   await once(server, 'close');
-  await Promise.all([...responses].map((res) => once(res, 'close')));
   clearInterval(sweep);
   clearTimeout(deadline);
 
