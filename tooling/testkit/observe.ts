@@ -10,8 +10,6 @@ import { promisify } from 'node:util';
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { KIT_ROOT, imageName } from './docker.js';
 
-export { answers, eventually } from './eventually.js';
-
 const execFileAsync = promisify(execFile);
 export const PROMETHEUS_PORT = 9090;
 
