@@ -233,7 +233,7 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
       expect(lineOf(stdout, 'minikube')).toMatch(/^info +minikube: +not installed/);
       expect(lineOf(stdout, `port ${port}`)).toMatch(new RegExp(`^warn +port ${port}: +busy, held by \\S+ \\(pid ${process.pid}\\): stop it, or choose another port: PORT=8081 ./kit up$`));
       expect(lineOf(stdout, 'Docker')).toMatch(/^ok +Docker: +engine \S+, CPU architecture (x86_64|aarch64|amd64|arm64)$/);
-      expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^ok +disk \(kit cache\): +\d+ GiB free in /);
+      expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^ok +disk \(kit cache\): +\d+ GiB free in .* \(the kit needs \d+\)$/);
     } finally {
       listener.close();
     }
