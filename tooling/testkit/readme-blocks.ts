@@ -37,7 +37,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from './observe.js';
+import { eventually } from './eventually.js';
 
 export type Suite = 'docker' | 'cluster';
 
@@ -193,7 +193,7 @@ export class Session {
       await eventually(`${url} to answer (the block's wait=)`, async () => {
         const code = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
         return code > 0 && code < 500 ? true : undefined;
-      }, 60_000);
+      }, 60_000, 250);
     }
     for (const command of block.untils) {
       await eventually(`\`${command}\` to succeed (the block's until=)`, async () => {
@@ -201,7 +201,7 @@ export class Session {
           spawn('bash', ['-c', command], { cwd: this.cwd, env: this.env, stdio: 'ignore' }).once('exit', resolve),
         );
         return code === 0 ? true : undefined;
-      }, 60_000);
+      }, 60_000, 250);
     }
     return run;
   }
