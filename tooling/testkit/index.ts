@@ -1,7 +1,10 @@
 /**
- * The kit's shared test helpers: docker.ts (containers, Redis, the step images), observe.ts
- * (Prometheus, nginx, k6) and cluster.ts (Kubernetes).
+ * The kit's shared test helpers: docker.ts (containers, Redis, the step images), eventually.ts
+ * (waiting; tooling/deploy.ts uses it too), observe.ts (Prometheus, nginx, k6), cluster.ts
+ * (Kubernetes) and readme-blocks.ts (the READMEs' command blocks).
  */
 export * from './docker.js';
+export * from './eventually.js';
 export * from './observe.js';
 export * from './cluster.js';
+export * from './readme-blocks.js';
