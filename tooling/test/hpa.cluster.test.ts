@@ -13,7 +13,12 @@ const STEP = '03-metrics'; // the app with /slow and its metrics, and no autosca
 const METRIC = 'app_request_latency_seconds_p95_30s';
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 const SA = 'system:serviceaccount:custom-metrics:prometheus-adapter';
-const MAX = 3; // k8s/hpa/hpa.yaml, the same as steps/04-operator/deploy/latencyscaler.yaml
+/** minReplicas and maxReplicas of a manifest. */
+function limits(file: string): { min: number; max: number } {
+  const text = readFileSync(`${KIT_ROOT}/${file}`, 'utf8');
+  return { min: Number(/^\s*minReplicas: (\d+)/m.exec(text)?.[1]), max: Number(/^\s*maxReplicas: (\d+)/m.exec(text)?.[1]) };
+}
+const { max: MAX } = limits('k8s/hpa/hpa.yaml');
 
 interface ExternalMetricValueList { items: Array<{ metricName: string; metricLabels: Record<string, string>; value: string }> }
 interface Hpa {
@@ -91,8 +96,9 @@ test("the adapter's ServiceAccount can check callers and read nothing of the app
 });
 
 test('under k6 load the adapter serves the recorded p95 and the HPA computes ceil(replicas × p95 / 100 ms)', async () => {
+  // The same limits as the operator's LatencyScaler: the two answers to one question.
+  expect(limits('k8s/hpa/hpa.yaml')).toEqual(limits('steps/04-operator/deploy/latencyscaler.yaml'));
   await kubectl('-n', NS, 'apply', '-f', `${KIT_ROOT}/k8s/hpa/hpa.yaml`);
-  expect(readFileSync(`${KIT_ROOT}/k8s/hpa/hpa.yaml`, 'utf8')).toContain(`maxReplicas: ${MAX}`);
   // 8 closed loops on one replica (2 slots × 40 ms): p95 ≈ 160 ms, so the HPA must want 2 or more.
   // A new connection per request, so kube-proxy spreads them over new replicas too.
   const load = runK6('steady.js', { VUS: '8', DURATION: '90s', TARGET: app, K6_NO_VU_CONNECTION_REUSE: 'true' });
