@@ -18,14 +18,17 @@ const LOW = intEnv('LOW', PROFILE === 'closed' ? 1 : 5);
 // A request still unanswered after this long counts as failed (and frees its VU in the open loop).
 const TIMEOUT = __ENV.REQUEST_TIMEOUT || '10s';
 
+// SPEEDUP=N divides every phase by N (load/selftest.sh runs the shape in seconds).
+const SPEEDUP = intEnv('SPEEDUP', 1);
+const s = (seconds) => `${Math.max(1, Math.round(seconds / SPEEDUP))}s`;
 // #region phases
 const stages = [
-  { duration: '40s', target: PEAK }, // ramp
-  { duration: '60s', target: PEAK }, // hold
-  { duration: '5s', target: LOW }, //   drop...
-  { duration: '45s', target: LOW }, //  ...to almost nothing
-  { duration: '1s', target: PEAK }, //  a sudden step back up
-  { duration: '50s', target: PEAK }, // hold
+  { duration: s(40), target: PEAK }, // ramp
+  { duration: s(60), target: PEAK }, // hold
+  { duration: s(5), target: LOW }, //   drop...
+  { duration: s(45), target: LOW }, //  ...to almost nothing
+  { duration: s(1), target: PEAK }, //  a sudden step back up
+  { duration: s(50), target: PEAK }, // hold
 ];
 // #endregion phases
 
