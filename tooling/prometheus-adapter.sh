@@ -23,7 +23,9 @@ if [ "$(cat "$out/VERSION" 2>/dev/null)" != "$ADAPTER_VERSION" ] || [ ! -x "$out
   mkdir -p "$out"; rm -f "$out/VERSION"
   (cd "$src" && nice -n 10 go build -trimpath -ldflags "-s -w" -o "$out/adapter.tmp" ./cmd/adapter) \
     || { rm -f "$out/adapter.tmp"; die "building prometheus-adapter $ADAPTER_VERSION failed (see above)"; }
-  "$out/adapter.tmp" --help >/dev/null 2>&1 || die "the built $out/adapter.tmp does not run (--help)"
+  # (--help exits 2, as pflag does: the usage text is the proof that it runs.)
+  usage="$("$out/adapter.tmp" --help 2>&1 || true)"
+  grep -q -- --prometheus-url <<<"$usage" || die "the built $out/adapter.tmp does not run (--help)"
   mv -f "$out/adapter.tmp" "$out/adapter"
   echo "$ADAPTER_VERSION" >"$out/VERSION"
   progress "built prometheus-adapter $ADAPTER_VERSION in $(( $(date +%s) - t0 ))s: $out/adapter"

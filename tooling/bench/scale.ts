@@ -121,7 +121,8 @@ async function leaderMetrics(): Promise<{ pod: string; text: string }> {
   const pods = (await kubectl('-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=latency-operator', '-o', 'jsonpath={.items[*].metadata.name}')).trim().split(/\s+/);
   for (const pod of pods) {
     const text = await kubectl('get', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}:8081/proxy/metrics`).catch(() => '');
-    if (sumOf(text, 'latency_operator_leader') === 1) return { pod, text };
+    // An operator without leader election (one replica, no such gauge) is its own leader.
+    if (sumOf(text, 'latency_operator_leader') === 1 || (pods.length === 1 && text)) return { pod, text };
   }
   throw new Error(`no operator pod of ${pods.join(', ')} says it is the leader`);
 }
