@@ -350,13 +350,17 @@ serializeImagePulls: false
 maxPods: 110
 oomScoreAdj: 0                 # not -999: root may not lower it here (no CAP_SYS_RESOURCE), see build.sh
 EOF
-# The Ready condition counts only when renewed after this moment (see node_ready_fresh).
-date +%s >"$RUN/kubelet.started"
+# The Ready condition counts only when renewed after this moment (see node_ready_fresh). Only
+# when the kubelet starts now: a running one renews it only on a change (or every 5 min), so a
+# restart of the API server alone would otherwise wait here for nothing.
+running kubelet || date +%s >"$RUN/kubelet.started"
 start kubelet --config="$RUN/kubelet.yaml" --kubeconfig="$PKI/kubelet.kubeconfig" \
   --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --root-dir="$DATA/kubelet"
 
 stage "kube-proxy"
-cat >"$RUN/kube-proxy.yaml" <<EOF
+# kube-proxy exits when its config file is written to, even with the same content: write it only
+# when it changes (up.sh runs again over a running cluster, e.g. to restart the API server).
+cat >"$RUN/kube-proxy.yaml.new" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: { kubeconfig: "$PKI/kube-proxy.kubeconfig" }
@@ -371,6 +375,7 @@ conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeo
 iptables: { localhostNodePorts: true, masqueradeAll: false }
 oomScoreAdj: 0                       # not -999: root may not lower it here (no CAP_SYS_RESOURCE)
 EOF
+if cmp -s "$RUN/kube-proxy.yaml.new" "$RUN/kube-proxy.yaml"; then rm -f "$RUN/kube-proxy.yaml.new"; else mv -f "$RUN/kube-proxy.yaml.new" "$RUN/kube-proxy.yaml"; fi
 start kube-proxy --config="$RUN/kube-proxy.yaml"
 
 stage "waiting for the node"
