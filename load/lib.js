@@ -45,13 +45,14 @@ export function options(scenario) {
 // A failed request says why (status or network error), a few times per VU so a dead app
 // doesn't flood the terminal: "503" and "connection reset" point at different fixes.
 let failuresShown = 0;
-export function hitSlow() {
-  const res = http.get(`${TARGET}${ENDPOINT}`, { tags: { name: `GET ${ENDPOINT}` } });
+export function hitSlow(params = {}) {
+  const res = http.get(`${TARGET}${ENDPOINT}`, { tags: { name: `GET ${ENDPOINT}` }, ...params });
   const ok = check(res, { 'status is 200': (r) => r.status === 200 });
   if (!ok && failuresShown < 5) {
     failuresShown += 1;
     console.warn(`failed: GET ${ENDPOINT} -> ${res.status ? `status ${res.status}` : `no response (${res.error})`}`);
   }
+  return res;
 }
 
 const ms = (v) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);

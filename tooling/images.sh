@@ -58,6 +58,8 @@ ensure_image() {
   [ "$1" = node ] && cp -a "$("$KIT_ROOT/tooling/node.sh")/.." "$ctx/node" && rm -rf "$ctx/node/include"
   # Traefik: the binary built from its Go module, at the version the image's tag names.
   [ "$1" = traefik ] && cp "$(KIT_TRAEFIK_VERSION="${name#traefik:v}" "$KIT_ROOT/tooling/traefik.sh")" "$ctx/traefik"
+  # prometheus-adapter (the HPA's external metrics): likewise, from its Go module.
+  [ "$1" = prometheus-adapter ] && cp "$(KIT_PROMETHEUS_ADAPTER_VERSION="${name##*:}" "$KIT_ROOT/tooling/prometheus-adapter.sh")" "$ctx/adapter"
   DOCKER_BUILDKIT=0 docker build -q --label "kube-selfops.recipe=$hash" -t "$name" "$ctx" >/dev/null 2>"$KIT_CACHE/build-$1.log" \
     || { rm -rf "$ctx"; die "building $name failed; see $KIT_CACHE/build-$1.log"; }
   rm -rf "$ctx"

@@ -76,7 +76,40 @@ dns_answers() {
 }
 all_running() { local c; for c in "${COMPONENTS[@]}"; do running "$c" || return 1; done; }
 
-if [ -x "$BIN/kubectl" ] && all_running && node_ready_fresh && dns_answers; then
+# The API server's flags, in one place: a running API server started with other flags (by an
+# older version of this script, e.g. before the aggregation layer) is restarted with these.
+APISERVER_ARGS=(
+  --etcd-servers=http://127.0.0.1:2379
+  --secure-port=6443 --advertise-address="$NODE_IP"
+  --service-cluster-ip-range="$SERVICE_CIDR" --service-node-port-range=30000-32767
+  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true
+  --client-ca-file="$PKI/ca.crt" --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key"
+  --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+  --kubelet-certificate-authority="$PKI/ca.crt" --kubelet-preferred-address-types=InternalIP
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local
+  --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key"
+  --profiling=false
+  # #region aggregation
+  # The aggregation layer, for APIService-based servers (prometheus-adapter, KEDA, metrics-server):
+  # the API server authenticates the user, then proxies to the extension server with a client
+  # certificate of its own (front-proxy-client, signed by a separate CA) and the user's identity
+  # in these headers, which the extension server trusts only from that certificate.
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group
+  --requestheader-extra-headers-prefix=X-Remote-Extra-
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key"
+  # Dial the extension server's pod (the Service's endpoint) instead of its Service IP: the API
+  # server runs on the host, outside kube-proxy's reach on most clusters built like this one.
+  --enable-aggregator-routing=true
+  # #endregion aggregation
+)
+# apiserver_current: the API server runs, with exactly APISERVER_ARGS.
+apiserver_current() {
+  local pid; pid="$(pid_of kube-apiserver)" || return 1
+  [ "$(tr '\0' '\n' <"/proc/$pid/cmdline" | tail -n +2)" = "$(printf '%s\n' "${APISERVER_ARGS[@]}")" ]
+}
+
+if [ -x "$BIN/kubectl" ] && all_running && apiserver_current && node_ready_fresh && dns_answers; then
   progress "cluster is already up (node $NODE_NAME Ready, CoreDNS answers); nothing to do"
   echo "export KUBECONFIG=$KUBECONFIG_ADMIN PATH=$BIN:\$PATH"
   exit 0
@@ -116,9 +149,9 @@ build_image "$COREDNS_IMAGE" "$CLUSTER_DIR/images/coredns" "$BIN/coredns"
 # Bump when certificates must change (names, SANs): the whole PKI is then made again.
 PKI_RECIPE="1 $NODE_NAME $NODE_IP $API_SERVICE_IP"
 
-# cert NAME CN O USAGE [SAN]: an EC key and a certificate signed by the cluster CA.
+# cert NAME CN O USAGE [SAN]: an EC key and a certificate signed by the cluster CA ($CA, default ca).
 cert() {
-  local name="$1" cn="$2" o="$3" usage="$4" san="${5:-}" ext
+  local name="$1" cn="$2" o="$3" usage="$4" san="${5:-}" ext ca="${CA:-ca}"
   [ -f "$PKI/$name.crt" ] && return 0
   ext="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
@@ -126,7 +159,7 @@ extendedKeyUsage=$usage"
   [ -n "$san" ] && ext+=$'\n'"subjectAltName=$san"
   openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -keyout "$PKI/$name.key" \
     -subj "${o:+/O=$o}/CN=$cn" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
     -days 3650 -extfile <(echo "$ext") -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr"
 }
@@ -168,6 +201,20 @@ if [ "$(cat "$PKI/.recipe" 2>/dev/null)" != "$PKI_RECIPE" ]; then
   openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
   echo "$PKI_RECIPE" >"$PKI/.recipe"
 fi
+# #region front-proxy
+# The aggregation layer's own CA and the API server's client certificate for extension servers
+# (see APISERVER_ARGS). A CA of its own, so that no certificate of the cluster CA can pass for the
+# API server's proxy. Made here rather than with the PKI above, so that a cluster created before
+# the aggregation layer gets them without a new PKI (which would invalidate every token and
+# kubeconfig it has).
+if [ ! -f "$PKI/front-proxy-client.crt" ]; then
+  progress "creating the front-proxy CA and client certificate (aggregation layer) in $PKI"
+  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -keyout "$PKI/front-proxy-ca.key" \
+    -out "$PKI/front-proxy-ca.crt" -days 3650 -subj "/CN=kube-selfops-front-proxy-ca" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  CA=front-proxy-ca cert front-proxy-client front-proxy-client "" clientAuth
+fi
+# #endregion front-proxy
 for kc in admin:kubernetes-admin kubelet:system:node:$NODE_NAME kube-controller-manager:system:kube-controller-manager \
           kube-scheduler:system:kube-scheduler kube-proxy:system:kube-proxy; do
   kubeconfig "${kc%%:*}" "${kc#*:}"
@@ -225,17 +272,11 @@ start etcd --name default --data-dir "$DATA/etcd" --unsafe-no-fsync \
 wait_for "etcd health" 60 curl -fsS --max-time 1 http://127.0.0.1:2379/health
 
 stage "kube-apiserver"
-start kube-apiserver \
-  --etcd-servers=http://127.0.0.1:2379 \
-  --secure-port=6443 --advertise-address="$NODE_IP" \
-  --service-cluster-ip-range="$SERVICE_CIDR" --service-node-port-range=30000-32767 \
-  --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true \
-  --client-ca-file="$PKI/ca.crt" --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-  --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority="$PKI/ca.crt" --kubelet-preferred-address-types=InternalIP \
-  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-  --profiling=false
+if running kube-apiserver && ! apiserver_current; then
+  progress "kube-apiserver runs with other flags than this script's (e.g. without the aggregation layer): restarting it"
+  stop_components kube-apiserver
+fi
+start kube-apiserver "${APISERVER_ARGS[@]}"
 wait_for "kube-apiserver /readyz" 120 api_ok
 
 stage "controller-manager, scheduler"
@@ -309,13 +350,17 @@ serializeImagePulls: false
 maxPods: 110
 oomScoreAdj: 0                 # not -999: root may not lower it here (no CAP_SYS_RESOURCE), see build.sh
 EOF
-# The Ready condition counts only when renewed after this moment (see node_ready_fresh).
-date +%s >"$RUN/kubelet.started"
+# The Ready condition counts only when renewed after this moment (see node_ready_fresh). Only
+# when the kubelet starts now: a running one renews it only on a change (or every 5 min), so a
+# restart of the API server alone would otherwise wait here for nothing.
+running kubelet || date +%s >"$RUN/kubelet.started"
 start kubelet --config="$RUN/kubelet.yaml" --kubeconfig="$PKI/kubelet.kubeconfig" \
   --hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --root-dir="$DATA/kubelet"
 
 stage "kube-proxy"
-cat >"$RUN/kube-proxy.yaml" <<EOF
+# kube-proxy exits when its config file is written to, even with the same content: write it only
+# when it changes (up.sh runs again over a running cluster, e.g. to restart the API server).
+cat >"$RUN/kube-proxy.yaml.new" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: { kubeconfig: "$PKI/kube-proxy.kubeconfig" }
@@ -330,6 +375,7 @@ conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeo
 iptables: { localhostNodePorts: true, masqueradeAll: false }
 oomScoreAdj: 0                       # not -999: root may not lower it here (no CAP_SYS_RESOURCE)
 EOF
+if cmp -s "$RUN/kube-proxy.yaml.new" "$RUN/kube-proxy.yaml"; then rm -f "$RUN/kube-proxy.yaml.new"; else mv -f "$RUN/kube-proxy.yaml.new" "$RUN/kube-proxy.yaml"; fi
 start kube-proxy --config="$RUN/kube-proxy.yaml"
 
 stage "waiting for the node"

@@ -1,0 +1,256 @@
+/**
+ * `./kit bench autoscalers`: the same app, cluster and load, scaled by each autoscaler in turn:
+ *   none      no autoscaler (1 replica throughout): the baseline
+ *   operator  step 04's LatencyScaler and its operator
+ *   hpa       an autoscaling/v2 HPA on the same p95, through prometheus-adapter (k8s/hpa)
+ * Each run: clear every autoscaler, scale the app to 1 replica and wait until Prometheus has no
+ * slow p95 left from the run before, install this run's autoscaler (maxReplicas 8), run the load
+ * profile (load/bench.js), record the Deployment's replicas every second and Prometheus' p95 at
+ * every second, and compute the figures of tooling/bench/metrics.ts with k6's share under 100 ms
+ * and failed requests. Writes OUT/autoscalers.json (the runs), OUT/autoscalers-timelines.json (what
+ * they were computed from), OUT/autoscalers.png, and prints a table of the medians.
+ *
+ *   node tooling/bench/autoscalers.ts [--runs 3] [--profile closed|open|both] [--autoscalers none,operator,hpa]
+ *
+ * Expects what `./kit bench autoscalers` sets up first: `./kit up 04 --cluster` (app, Prometheus,
+ * operator, NodePorts 30080/30090) and k8s/prometheus-adapter; kubectl and KUBECONFIG on PATH.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { THRESHOLD_MS, median, timelineFigures, type Sample, type TimelineFigures } from './metrics.ts';
+
+const execFileAsync = promisify(execFile);
+const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NS = 'hits';
+const AUTOSCALERS = ['none', 'operator', 'hpa'] as const;
+type Autoscaler = (typeof AUTOSCALERS)[number];
+type Profile = 'closed' | 'open';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '1' },
+    profile: { type: 'string', default: 'both' },
+    autoscalers: { type: 'string', default: AUTOSCALERS.join(',') },
+    max: { type: 'string', default: '8' },
+    target: { type: 'string', default: 'http://127.0.0.1:30080' },
+    prometheus: { type: 'string', default: 'http://127.0.0.1:30090' },
+    out: { type: 'string', default: join(KIT_ROOT, 'load/benchmarks') },
+  },
+});
+const runs = Number(args.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${args.runs}: expected a positive integer`);
+const profiles: Profile[] = args.profile === 'both' ? ['closed', 'open'] : [args.profile as Profile];
+if (!profiles.every((p) => p === 'closed' || p === 'open')) throw new Error(`--profile ${args.profile}: expected closed, open or both`);
+const autoscalers = args.autoscalers.split(',') as Autoscaler[];
+for (const a of autoscalers) if (!AUTOSCALERS.includes(a)) throw new Error(`--autoscalers: unknown ${a} (known: ${AUTOSCALERS.join(', ')})`);
+const MAX = Number(args.max);
+
+const T0 = Date.now();
+const progress = (msg: string) => console.error(`\x1b[1m[bench ${String(Math.round((Date.now() - T0) / 1000)).padStart(4)}s]\x1b[0m ${msg}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function kubectl(...a: string[]): Promise<string> {
+  return (await execFileAsync('kubectl', a, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+}
+
+/** Polls `probe` every second until it returns something, or fails after `timeoutS`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutS: number): Promise<T> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const found = await probe().catch(() => undefined);
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}`);
+    await sleep(1000);
+  }
+}
+
+const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
+
+async function prometheus(path: string, params: Record<string, string>): Promise<Array<{ values?: [number, string][]; value?: [number, string] }>> {
+  const url = new URL(path, args.prometheus);
+  url.search = new URLSearchParams(params).toString();
+  const body = (await (await fetch(url)).json()) as { status: string; error?: string; data: { result: Array<{ values?: [number, string][]; value?: [number, string] }> } };
+  if (body.status !== 'success') throw new Error(`Prometheus refused ${params.query}: ${body.error}`);
+  return body.data.result;
+}
+
+// --- autoscalers --------------------------------------------------------------------------------
+/** Removes every autoscaler of deploy/hits (the operator keeps running: without a LatencyScaler it does nothing). */
+async function clearAutoscalers(): Promise<void> {
+  await kubectl('-n', NS, 'delete', 'hpa', 'hits', '--ignore-not-found', '--wait=true');
+  await kubectl('-n', NS, 'delete', 'latencyscaler', 'hits', '--ignore-not-found', '--wait=true');
+}
+
+/** Installs AUTOSCALER as shipped, with only its replica limits changed to 1..MAX. */
+async function install(autoscaler: Autoscaler): Promise<void> {
+  const limits = JSON.stringify({ spec: { minReplicas: 1, maxReplicas: MAX } });
+  if (autoscaler === 'operator') {
+    await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'steps/04-operator/deploy/latencyscaler.yaml'));
+    await kubectl('-n', NS, 'patch', 'latencyscaler', 'hits', '--type=merge', '-p', limits);
+  } else if (autoscaler === 'hpa') {
+    await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'k8s/hpa/hpa.yaml'));
+    await kubectl('-n', NS, 'patch', 'hpa', 'hits', '--type=merge', '-p', limits);
+  }
+}
+
+/** One replica, ready, no other pod left, and no slow p95 left in Prometheus' 30 s window. */
+async function reset(): Promise<void> {
+  await clearAutoscalers();
+  await kubectl('-n', NS, 'scale', 'deploy/hits', '--replicas=1');
+  await kubectl('-n', NS, 'rollout', 'status', 'deploy/hits', '--timeout=180s');
+  await until('exactly one hits pod', async () => {
+    const names = (await kubectl('-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=hits', '-o', 'name')).trim().split('\n').filter(Boolean);
+    return names.length === 1 ? true : undefined;
+  }, 120);
+  await until('no p95 sample from the run before', async () => {
+    const [sample] = await prometheus('/api/v1/query', { query: P95 });
+    return sample === undefined ? true : undefined;
+  }, 180);
+}
+
+// --- one run --------------------------------------------------------------------------------------
+interface K6Figures { share_under_100ms: number; failed: number; requests: number; dropped: number; p95Ms: number }
+interface Run extends TimelineFigures { autoscaler: Autoscaler; run: number; profile: Profile; share_under_100ms: number; failed: number }
+interface Timeline { autoscaler: Autoscaler; run: number; profile: Profile; start: string; samples: Array<Sample & { ready: number }>; k6: K6Figures }
+
+async function runK6(profile: Profile): Promise<K6Figures> {
+  const dir = await mkdtemp(join(tmpdir(), 'kit-bench-'));
+  const summary = join(dir, 'summary.json');
+  try {
+    await execFileAsync(join(KIT_ROOT, 'load/k6'), ['run', '--quiet', join(KIT_ROOT, 'load/bench.js')], {
+      // A new connection per request, so kube-proxy (which balances connections) spreads the
+      // load over new replicas too, as it would over many clients.
+      env: { ...process.env, PROFILE: profile, TARGET: args.target, SUMMARY: summary, K6_NO_VU_CONNECTION_REUSE: 'true' },
+      maxBuffer: 64 * 1024 * 1024,
+    }).catch((err: { code?: number; stderr?: string }) => {
+      if (err.code !== 99) throw new Error(`k6 failed (exit ${err.code}): ${err.stderr ?? ''}`); // 99: thresholds crossed
+    });
+    const { metrics } = JSON.parse(await readFile(summary, 'utf8')) as { metrics: Record<string, { values: Record<string, number> }> };
+    return {
+      share_under_100ms: metrics.under_100ms?.values.rate ?? NaN,
+      failed: metrics.http_req_failed?.values.passes ?? 0,
+      requests: metrics.http_reqs?.values.count ?? 0,
+      dropped: metrics.dropped_iterations?.values.count ?? 0,
+      p95Ms: metrics.http_req_duration?.values['p(95)'] ?? NaN,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function oneRun(autoscaler: Autoscaler, run: number, profile: Profile): Promise<Timeline> {
+  progress(`run ${run}, ${profile} loop, ${autoscaler}: resetting to 1 replica`);
+  await reset();
+  await install(autoscaler);
+  progress(`run ${run}, ${profile} loop, ${autoscaler}: load for ~3.5 min`);
+  const start = Date.now();
+  let done = false;
+  const load = runK6(profile).finally(() => (done = true));
+  // Replicas once a second, on the second (Prometheus is asked for the same seconds afterwards).
+  const replicas: Array<{ t: number; replicas: number; ready: number }> = [];
+  for (let t = 0; !done; t++) {
+    await sleep(Math.max(0, start + t * 1000 - Date.now()));
+    const out = await kubectl('-n', NS, 'get', 'deploy/hits', '-o', 'jsonpath={.spec.replicas} {.status.readyReplicas}').catch(() => '');
+    const [spec, ready] = out.split(' ').map(Number);
+    if (spec !== undefined && !Number.isNaN(spec)) replicas.push({ t, replicas: spec, ready: ready || 0 });
+  }
+  const k6 = await load;
+  const end = start + (replicas.at(-1)?.t ?? 0) * 1000;
+  const [series] = await prometheus('/api/v1/query_range', { query: P95, start: String(start / 1000), end: String(end / 1000), step: '1' });
+  const p95At = new Map((series?.values ?? []).map(([time, value]) => [Math.round(time - start / 1000), Number(value) * 1000]));
+  const samples = replicas.map((r) => ({ ...r, p95Ms: p95At.get(r.t) ?? null }));
+  progress(`run ${run}, ${profile} loop, ${autoscaler}: ${k6.requests} requests, ${(k6.share_under_100ms * 100).toFixed(1)} % ≤ 100 ms, ` +
+    `failed ${k6.failed}, dropped ${k6.dropped}, peak ${Math.max(...samples.map((s) => s.replicas))} replicas`);
+  return { autoscaler, run, profile, start: new Date(start).toISOString(), samples, k6 };
+}
+
+// --- output ---------------------------------------------------------------------------------------
+function figures(t: Timeline): Run {
+  return { autoscaler: t.autoscaler, run: t.run, profile: t.profile, share_under_100ms: Number(t.k6.share_under_100ms.toFixed(4)), ...timelineFigures(t.samples), failed: t.k6.failed };
+}
+
+function table(all: Run[]): string {
+  const fmt = (v: number | null, digits = 0) => (v === null ? 'never' : v.toFixed(digits));
+  const rows = [['profile', 'autoscaler', 'runs', '≤100ms', 'recovery s', 'breach→scale s', 'replica·s', 'changes', 'flaps', 'failed']];
+  for (const profile of profiles) {
+    for (const autoscaler of autoscalers) {
+      const mine = all.filter((r) => r.profile === profile && r.autoscaler === autoscaler);
+      if (!mine.length) continue;
+      const m = (pick: (r: Run) => number | null) => median(mine.map(pick));
+      rows.push([profile, autoscaler, String(mine.length), `${fmt(m((r) => r.share_under_100ms * 100), 1)} %`, fmt(m((r) => r.recovery_s)),
+        mine.every((r) => r.breach_to_scale_s === null) ? '-' : fmt(m((r) => r.breach_to_scale_s)), fmt(m((r) => r.replica_seconds)),
+        fmt(m((r) => r.scale_changes)), fmt(m((r) => r.flaps)), fmt(m((r) => r.failed))]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+/** One panel per autoscaler (a row per profile): replicas and p95 of its first run, the threshold drawn. */
+async function plot(timelines: Timeline[], file: string): Promise<void> {
+  const first = timelines.filter((t) => t.run === 1);
+  const values = first.flatMap((t) => t.samples.flatMap((s) => [
+    { profile: t.profile, autoscaler: t.autoscaler, t: s.t, series: 'p95 (ms, Prometheus)', value: s.p95Ms },
+    { profile: t.profile, autoscaler: t.autoscaler, t: s.t, series: 'replicas × 50', value: s.replicas * 50 },
+  ])).filter((v) => v.value !== null).map((v) => ({ ...v, value: Math.min(v.value!, 1000) }));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Autoscalers side by side: the same app, cluster and load', subtitle: `run 1 of ${runs}; p95 capped at 1000 ms in the plot; replicas drawn ×50 (400 = 8 replicas)` },
+    background: 'white',
+    config: { font: 'DejaVu Sans' },
+    data: { values },
+    facet: {
+      row: { field: 'profile', type: 'nominal', title: 'load' },
+      column: { field: 'autoscaler', type: 'nominal', title: null, sort: autoscalers },
+    },
+    spec: {
+      width: 300,
+      height: 180,
+      layer: [
+        {
+          mark: { type: 'line', interpolate: 'step-after' },
+          encoding: {
+            x: { field: 't', type: 'quantitative', title: 'seconds' },
+            y: { field: 'value', type: 'quantitative', title: 'p95 ms / replicas × 50', scale: { domain: [0, 1000] } },
+            color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#e45756', '#4c78a8'] } },
+          },
+        },
+        { mark: { type: 'rule', strokeDash: [6, 4], color: '#888' }, encoding: { y: { datum: THRESHOLD_MS } } },
+      ],
+    },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
+  await writeFile(file, png.render().asPng());
+}
+
+// --- main -----------------------------------------------------------------------------------------
+await until('Prometheus at ' + args.prometheus, () => prometheus('/api/v1/query', { query: 'up' }).then(() => true), 30);
+if (autoscalers.includes('hpa')) await kubectl('wait', '--for=condition=Available', 'apiservice/v1beta1.external.metrics.k8s.io', '--timeout=60s');
+if (autoscalers.includes('operator')) await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=60s');
+progress(`${runs} run(s) × ${profiles.join('+')} × ${autoscalers.join(', ')}: about ${runs * profiles.length * autoscalers.length * 5} min (~5 min a run)`);
+
+const timelines: Timeline[] = [];
+for (let run = 1; run <= runs; run++) {
+  for (const profile of profiles) {
+    for (const autoscaler of autoscalers) timelines.push(await oneRun(autoscaler, run, profile));
+  }
+}
+// Back to the step as shipped: the LatencyScaler of deploy/, no HPA.
+await clearAutoscalers();
+await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'steps/04-operator/deploy/latencyscaler.yaml'));
+
+const all = timelines.map(figures);
+await mkdir(args.out, { recursive: true });
+await writeFile(join(args.out, 'autoscalers.json'), JSON.stringify({ runs: all }, null, 2) + '\n');
+await writeFile(join(args.out, 'autoscalers-timelines.json'), JSON.stringify({ timelines }) + '\n');
+await plot(timelines, join(args.out, 'autoscalers.png'));
+console.log(`\n${table(all)}\n\nmedians over runs; wrote ${join(args.out, 'autoscalers.json')}, autoscalers-timelines.json and autoscalers.png`);
