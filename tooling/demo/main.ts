@@ -134,18 +134,19 @@ async function runStep(runner: Runner, step: Step): Promise<void> {
 
 /**
  * On a cluster of your own (--context) without --app-url: port-forwards to the app and to
- * Prometheus on the same local ports as the kit's NodePorts. (A port-forward goes to one pod:
- * for the scaling beats, give --app-url of your ingress, which spreads the load.)
+ * Prometheus. (A port-forward goes to one pod: for the scaling beats, give --app-url of your
+ * ingress, which spreads the load over the replicas.)
  */
+const FORWARD = { app: 18180, prometheus: 19190 };
 async function forward(runner: Runner): Promise<void> {
   const { options, shell } = runner;
   if (!options.context) return;
   runner.forwards.forEach(stop);
   runner.forwards = [];
   const wanted: Array<[string, string]> = [];
-  if (!options.appUrl) wanted.push(['-n hits port-forward svc/hits 30080:80', 'http://127.0.0.1:30080/status']);
+  if (!options.appUrl) wanted.push([`-n hits port-forward svc/hits ${FORWARD.app}:80`, `http://127.0.0.1:${FORWARD.app}/status`]);
   const hasPrometheus = (await runShell(shell, 'kubectl -n monitoring get svc prometheus', false)).code === 0;
-  if (!options.prometheusUrl && hasPrometheus) wanted.push(['-n monitoring port-forward svc/prometheus 30090:9090', 'http://127.0.0.1:30090/-/ready']);
+  if (!options.prometheusUrl && hasPrometheus) wanted.push([`-n monitoring port-forward svc/prometheus ${FORWARD.prometheus}:9090`, `http://127.0.0.1:${FORWARD.prometheus}/-/ready`]);
   for (const [args, probe] of wanted) {
     runner.forwards.push(background(shell, `kubectl ${args}`));
     for (let i = 0; i < 100 && !(await fetch(probe).then(() => true, () => false)); i++) await sleep(200);
@@ -350,8 +351,9 @@ async function main(): Promise<void> {
   }
   const ctx: Ctx = {
     port: options.port,
-    app: options.appUrl ?? 'http://127.0.0.1:30080',
-    prometheus: options.prometheusUrl ?? 'http://127.0.0.1:30090',
+    // The kit's NodePorts; on your cluster, the port-forwards of forward().
+    app: options.appUrl ?? (options.context ? `http://127.0.0.1:${FORWARD.app}` : 'http://127.0.0.1:30080'),
+    prometheus: options.prometheusUrl ?? (options.context ? `http://127.0.0.1:${FORWARD.prometheus}` : 'http://127.0.0.1:30090'),
     on: options.context ? `--context ${options.context}` : '--cluster',
     out: options.out,
   };
