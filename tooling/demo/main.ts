@@ -51,10 +51,12 @@ async function show(command: string, options: DemoOptions): Promise<void> {
   process.stdout.write(bold(green('$ ')));
   if (tty && !options.auto) {
     const delay = Math.min(25, 1200 / command.length); // never more than ~1 s per command
+    process.stdout.write('\x1b[1m');
     for (const char of command) {
-      process.stdout.write(bold(char));
+      process.stdout.write(char);
       await sleep(delay);
     }
+    process.stdout.write('\x1b[0m');
   } else {
     process.stdout.write(bold(command));
   }
@@ -84,7 +86,7 @@ function runShell(shell: Shell, command: string, echo: boolean): Promise<{ code:
 
 /** Starts COMMAND in the background, in its own process group (so it can be stopped with its children). */
 function background(shell: Shell, command: string, stdout: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  const child = spawn('bash', ['-c', `${shell.prelude}\nexec ${command}`], { cwd: KIT_ROOT, env: shell.env, stdio: ['ignore', stdout, 'pipe'], detached: true });
+  const child = spawn('bash', ['-c', `${shell.prelude}\n${command}`], { cwd: KIT_ROOT, env: shell.env, stdio: ['ignore', stdout, stdout], detached: true });
   children.add(child);
   child.on('close', () => children.delete(child));
   return child;
