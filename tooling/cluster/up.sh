@@ -39,7 +39,15 @@ start() {
   if running "$name"; then return 0; fi
   [ -f "$RUN/$name.log" ] && mv -f "$RUN/$name.log" "$RUN/$name.log.1"
   # setsid: the component outlives this shell. The pid is that of the component itself.
-  setsid "$BIN/$name" "$@" >"$RUN/$name.log" 2>&1 </dev/null &
+  # Without the descriptors this shell inherited beyond 0-2 (a caller's `flock` lock, for one):
+  # a component that outlives this script must not hold the caller's lock for good.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid "$BIN/$name" "$@" >"$RUN/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$RUN/$name.pid"
   progress "started $name (pid $!, log $RUN/$name.log)"
 }
