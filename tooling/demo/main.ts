@@ -155,17 +155,24 @@ async function forward(runner: Runner): Promise<void> {
   }
 }
 
-/** Prometheus's p95 of the app, in ms; null for "no data", and for no answer. */
-async function p95Ms(prometheus: string): Promise<number | null> {
-  const expr = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
+const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
+
+/** One number from an instant query; null for "no data", and for no answer. */
+async function promNumber(prometheus: string, expr: string): Promise<number | null> {
   try {
     const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(3000) });
     const body = (await response.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
     const value = body.data?.result?.[0]?.value[1];
-    return value === undefined || !Number.isFinite(Number(value)) ? null : Number(value) * 1000;
+    return value === undefined || !Number.isFinite(Number(value)) ? null : Number(value);
   } catch {
     return null;
   }
+}
+
+/** Prometheus's p95 of the app in ms, and when its rule recorded it (epoch ms). */
+async function p95Ms(prometheus: string): Promise<{ ms: number | null; at: number | null }> {
+  const [value, at] = await Promise.all([promNumber(prometheus, P95), promNumber(prometheus, `timestamp(${P95})`)]);
+  return { ms: value === null ? null : value * 1000, at: at === null ? null : at * 1000 };
 }
 
 async function look(shell: Shell, scaler: boolean): Promise<Observed> {
@@ -202,7 +209,7 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     spec = { ...spec, ...seen.spec } as typeof spec;
     // The p95 of an earlier beat's load must have left Prometheus's 30 s window, or the
     // operator would scale on it before our load even starts.
-    for (let i = 0; i < 60 && (await p95Ms(ctx.prometheus)) !== null; i++) await sleep(1000);
+    for (let i = 0; i < 60 && (await p95Ms(ctx.prometheus)).ms !== null; i++) await sleep(1000);
   }
 
   const samples: Sample[] = [];
@@ -211,9 +218,10 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
   let lastPrinted = '';
   let lastPlain = -Infinity;
   const sample = async () => {
-    const [seen, p95] = await Promise.all([look(shell, scaler), p95Ms(ctx.prometheus)]);
+    const [seen, { ms: p95, at }] = await Promise.all([look(shell, scaler), p95Ms(ctx.prometheus)]);
     const t = Math.round((Date.now() - t0) / 100) / 10;
-    samples.push({ t, replicas: seen.replicas, ready: seen.ready, p95, decision: seen.decision });
+    const p95At = at === null ? undefined : Math.round((at - t0) / 100) / 10;
+    samples.push({ t, replicas: seen.replicas, ready: seen.ready, p95, p95At, decision: seen.decision });
     const line = timelineLine(t, seen, p95, spec.thresholdMs, phase, tty ? Math.max(60, (process.stdout.columns ?? 120) - 1) : 200);
     // What changed stays on screen; the rest updates in place (on a terminal) or every 10 s.
     const key = `${phase} ${seen.replicas} ${seen.ready} ${seen.decision}`;
@@ -299,18 +307,18 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
   await writeFile(`${out}/summary.json`, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(`${out}/timeline.json`, `${JSON.stringify({ run, samples }, null, 2)}\n`);
   const figures = [
-    `peak ${summary.peakReplicas} replicas`,
-    `breach→first scale ${summary.breachToFirstScaleS ?? '-'} s`,
-    `recovered under ${spec.thresholdMs} ms after ${summary.breachToRecoveredS ?? '-'} s`,
-    `${summary.shareUnderThreshold === null ? '-' : (summary.shareUnderThreshold * 100).toFixed(1)} % of requests under ${spec.thresholdMs} ms`,
-    `back to ${spec.minReplicas} after ${summary.backToMinS ?? '-'} s`,
-  ].join(', ');
+    `peak ${summary.peakReplicas} replicas (the model needs ${report.replicasNeeded}, max ${spec.maxReplicas})`,
+    `p95 over ${spec.thresholdMs} ms → first scale ${summary.breachToFirstScaleS ?? '-'} s`,
+    `→ under ${spec.thresholdMs} ms for good ${summary.breachToRecoveredS ?? '-'} s`,
+    `${summary.shareUnderThreshold === null ? '-' : (summary.shareUnderThreshold * 100).toFixed(1)} % of k6's requests under ${spec.thresholdMs} ms`,
+    `back to ${spec.minReplicas} replica${spec.minReplicas === 1 ? '' : 's'} ${summary.backToMinS ?? '-'} s after the load`,
+  ];
   const { svg, png } = await renderPlot(samples, run, summary,
-    `The operator under load: ${plan.vus} VUs on /slow for ${plan.seconds} s, then ${plan.light?.perSecond ?? 0} requests/s`,
-    figures);
+    `The operator under load: ${plan.vus} closed loops on /slow for ${plan.seconds} s, then ${plan.light?.perSecond ?? 0} requests/s`,
+    [figures.slice(0, 3).join(', '), figures.slice(3).join(', ')]);
   await writeFile(`${out}/operator.svg`, svg);
   await writeFile(`${out}/operator.png`, png);
-  say(bold(`  ${figures}`));
+  say(bold(`  ${figures.join(', ')}`));
   say(dim(`  wrote ${ctx.out}/operator.png, summary.json, timeline.json`));
 }
 

@@ -14,6 +14,8 @@ export interface Sample {
   ready: number;
   /** Prometheus's p95 over the last 30 s, in ms; null when it has no sample (no traffic). */
   p95: number | null;
+  /** When Prometheus's rule recorded that p95 (same clock as t): earlier than t by up to its 5 s interval. */
+  p95At?: number;
   /** The operator's last decision (a reason such as ScaledUp), or null if it has said nothing yet. */
   decision: string | null;
 }
@@ -37,7 +39,7 @@ export interface ScaleEvent {
 export interface Summary {
   /** The most replicas the operator asked for. */
   peakReplicas: number;
-  /** Seconds from the first p95 over the threshold to the first scale up; null if either never happened. */
+  /** Seconds from the first p95 over the threshold (as Prometheus recorded it) to the first scale up seen; null if either never happened. */
   breachToFirstScaleS: number | null;
   /** Seconds from the first breach until p95 was under the threshold for the rest of the load; null if it never was. */
   breachToRecoveredS: number | null;
@@ -85,6 +87,8 @@ const round1 = (s: number) => Math.round(s * 10) / 10;
 export function summarize(samples: readonly Sample[], run: Run, durationsMs: readonly number[]): Summary {
   const during = samples.filter((s) => s.t >= 0 && s.t <= run.loadEnd);
   const breach = during.find((s) => s.p95 !== null && s.p95 > run.thresholdMs);
+  // The breach happened when Prometheus recorded it, which the operator saw as soon as we did.
+  const breachAt = breach ? Math.min(breach.t, breach.p95At ?? breach.t) : 0;
   const initial = samples.find((s) => s.t >= 0)?.replicas ?? samples[0]?.replicas ?? 0;
   const firstUp = breach ? samples.find((s) => s.t >= breach.t && s.replicas > initial) : undefined;
   // Recovered: a p95 sample under the threshold, and every sample after it until the load ends
@@ -96,8 +100,8 @@ export function summarize(samples: readonly Sample[], run: Run, durationsMs: rea
   const last = samples.at(-1);
   return {
     peakReplicas: Math.max(0, ...samples.map((s) => s.replicas)),
-    breachToFirstScaleS: breach && firstUp ? round1(firstUp.t - breach.t) : null,
-    breachToRecoveredS: breach && recovered !== null && firstUp ? round1(recovered - breach.t) : null,
+    breachToFirstScaleS: breach && firstUp ? round1(firstUp.t - breachAt) : null,
+    breachToRecoveredS: breach && recovered !== null && firstUp ? round1(recovered - breachAt) : null,
     shareUnderThreshold: ((share) => (share === null ? null : Math.round(share * 10000) / 10000))(shareUnder(durationsMs, run.thresholdMs)),
     // Only "for good" if the timeline went on after the load (the last sample is at min).
     backToMinS: atMin !== null && last && last.t > run.loadEnd ? round1(Math.max(0, atMin - run.loadEnd)) : null,

@@ -8,7 +8,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Run, Sample, Summary } from './metrics.ts';
 
-export async function renderPlot(samples: readonly Sample[], run: Run, summary: Summary, title: string, subtitle: string): Promise<{ svg: string; png: Buffer }> {
+export async function renderPlot(samples: readonly Sample[], run: Run, summary: Summary, title: string, subtitle: string[]): Promise<{ svg: string; png: Buffer }> {
   const tMin = Math.min(0, ...samples.map((s) => s.t));
   const tMax = Math.max(run.loadEnd, ...samples.map((s) => s.t));
   const x = { field: 't', type: 'quantitative' as const, title: 'seconds since the load started', scale: { domain: [tMin, tMax], nice: false } };

@@ -6,23 +6,19 @@
  * the rush the replicas go back to minReplicas. The plot is written too.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { KIT_ROOT, deleteNamespace, deletePrometheus, kubectl } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
-let out: string;
+// Kept after the run (ignored by git), for a look at the plot of the CI run.
+const out = `${KIT_ROOT}/out/demo-ci`;
 
-beforeAll(async () => {
-  out = await mkdtemp(join(tmpdir(), 'kit-demo-'));
-});
+beforeAll(() => rm(out, { recursive: true, force: true }));
 afterAll(async () => {
   await deletePrometheus();
   await deleteNamespace('hits');
   await kubectl('delete', '-f', `${KIT_ROOT}/steps/04-operator/operator/deploy/crd.yaml`, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
-  await rm(out, { recursive: true, force: true });
 }, 300_000);
 
 interface Summary {

@@ -36,6 +36,12 @@ describe('summary.json, from the timeline and k6', () => {
     });
   });
 
+  test('the breach counts from when Prometheus recorded it, not from when the demo looked', () => {
+    const seen = timeline([[0, 1, null], [6, 2, 130], [20, 2, 90]]);
+    seen[1]!.p95At = 3.5; // recorded at 3.5 s; the demo's sample at 6 s already saw 2 replicas
+    expect(summarize(seen, { ...run, loadEnd: 20 }, [])).toMatchObject({ breachToFirstScaleS: 2.5, breachToRecoveredS: 16.5 });
+  });
+
   test('recovered means under the threshold until the load ends, not a dip', () => {
     const dip = timeline([[0, 1, 130], [10, 2, 90], [20, 2, 120], [30, 3, 95], [40, 3, 80]]);
     expect(summarize(dip, { ...run, loadEnd: 40 }, []).breachToRecoveredS).toBe(30);
