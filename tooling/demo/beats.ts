@@ -85,6 +85,8 @@ const DOCKER_BASE = 'docker rm -f demo-app >/dev/null 2>&1; docker network inspe
 /** The step 04 operator and its resources, which would scale the earlier steps' Deployment. */
 const NO_OPERATOR = 'kubectl -n hits delete deploy/latency-operator --ignore-not-found >/dev/null 2>&1; ' +
   'kubectl -n hits delete latencyscalers --all --ignore-not-found >/dev/null 2>&1; true';
+/** The old pod of a rollout is gone (steps 00-01 ignore SIGTERM: it takes the 30 s grace period). */
+const onePod = 'for i in $(seq 1 60); do [ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o name | wc -l)" = 1 ] && exit 0; sleep 1; done; exit 1';
 const appAnswers = (url: string) => `for i in $(seq 1 100); do curl -s -o /dev/null ${url}/status && exit 0; sleep 0.2; done; exit 1`;
 const hits = (url: string, n: number) => `for i in $(seq 1 ${n}); do curl -s -o /dev/null -w '%{http_code}\\n' ${url}/; done | sort | uniq -c`;
 /** Seconds of bash's `time` output ("real\t0m10.391s"). */
@@ -132,6 +134,7 @@ export const BEATS: Beat[] = [
       { say: 'Operations refuses to restart it by hand: Kubernetes will.', sh: (c) => `./kit up 00 ${c.on}` },
       { forward: true },
       { say: 'The same lucky seed as on the laptop, so the crash comes at the same hit.', sh: `kubectl -n hits set env deploy/hits LUCKY_SEED=${SEED} && kubectl -n hits rollout status deploy/hits --timeout=180s` },
+      { hidden: true, sh: onePod },
       { forward: true },
       { hidden: true, sh: (c) => appAnswers(c.app) },
       { sh: (c) => hits(c.app, 300), mayFail: true },
@@ -150,6 +153,7 @@ export const BEATS: Beat[] = [
     steps: [
       { say: 'Version 1.1.0 logs JSON to stdout, and the lucky visitor no longer kills it.', sh: (c) => `./kit up 01 ${c.on}` },
       { sh: `kubectl -n hits set env deploy/hits LUCKY_SEED=${SEED} && kubectl -n hits rollout status deploy/hits --timeout=180s` },
+      { hidden: true, sh: onePod },
       { forward: true },
       { hidden: true, sh: (c) => appAnswers(c.app) },
       { sh: (c) => hits(c.app, 300), expect: /^\s*300 200$/m },
