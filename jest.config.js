@@ -28,4 +28,7 @@ export default {
   projects: [...steps.map((step) => project(step, `steps/${step}`)), project('kit', 'tooling')],
   reporters: ['default', `${root}tooling/testkit/summary-reporter.js`],
   testTimeout: cluster ? 300_000 : 120_000,
+  // The cluster test files share the namespaces hits and monitoring and the LatencyScaler CRD:
+  // one file at a time on any machine (jest would otherwise run cores - 1 of them at once).
+  ...(cluster ? { maxWorkers: 1 } : {}),
 };

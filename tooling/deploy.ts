@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { detectFlavor, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
+import { answers } from './testkit/eventually.ts';
 
 const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -120,7 +121,11 @@ async function main(): Promise<void> {
   }
 
   if (flavor.kind === 'kit') {
-    await waitForApp('http://127.0.0.1:30080');
+    // An address is printed only once it answers: kube-proxy programs a new NodePort a moment
+    // after its Service exists (a cold first start refused 127.0.0.1:30090 just after the rollout).
+    progress('waiting for the NodePorts to answer');
+    await waitFor('http://127.0.0.1:30080/status', 'the app', (status, body) => status === 404 || body.includes('"redis":"connected"'));
+    if (metrics) await waitFor('http://127.0.0.1:30090/-/ready', 'Prometheus', (status) => status === 200);
     console.log(`\n  ${step} is running on the local cluster: open http://127.0.0.1:30080/`);
     if (metrics) console.log('  Prometheus: http://127.0.0.1:30090/');
     if (hasOperator) console.log('  The operator: kubectl -n hits get latencyscalers; kubectl -n hits logs deploy/latency-operator');
@@ -181,22 +186,11 @@ async function applyManifests(kubectl: (...args: string[]) => Promise<string>, d
   }
 }
 
-/**
- * kube-proxy programs a new NodePort a moment after the Service exists: wait until the app
- * answers there with its Redis connected (/status, from step 01 on; step 00 has none: a 404).
- */
-async function waitForApp(url: string): Promise<void> {
-  let last = 'no answer';
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const response = await fetch(`${url}/status`).catch(() => undefined);
-    if (response) {
-      const body = await response.text();
-      if (response.status === 404 || body.includes('"redis":"connected"')) return;
-      last = `${response.status} ${body}`;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new KitError(`${url}/ is not ready (last /status: ${last}); see: kubectl -n hits get pods,svc`);
+/** Waits until URL answers and READY accepts it (the app: /status says Redis is connected; step 00 has none, a 404). */
+async function waitFor(url: string, what: string, ready: (status: number, body: string) => boolean): Promise<void> {
+  await answers(url, 60_000, ready).catch((err: Error) => {
+    throw new KitError(`${what} is not ready: ${err.message}; see: kubectl get pods,svc -A`);
+  });
 }
 
 main().catch((err: unknown) => {

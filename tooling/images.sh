@@ -14,11 +14,17 @@ ensure_debian_base() {
   if [ ! -f "$tarball" ]; then
     is_root || die "building base images needs root (debootstrap). Run as root, or on a machine that can pull images."
     apt_install debootstrap
-    progress "debootstrap $KIT_DEBIAN_SUITE (minbase) - about 1 minute, once"
+    # The archive this machine's apt uses (KIT_DEBIAN_MIRROR overrides), and apt's proxy if it
+    # has one: debootstrap reads neither apt's sources nor its configuration.
+    local mirror; mirror="$("$KIT_ROOT/tooling/debian-mirror.sh" "$KIT_DEBIAN_SUITE")"
+    if [ -z "${http_proxy:-}" ] && command -v apt-config >/dev/null; then
+      eval "$(apt-config shell http_proxy Acquire::http::Proxy)"; export http_proxy
+    fi
+    progress "debootstrap $KIT_DEBIAN_SUITE (minbase) from $mirror - about 1 minute, once"
     local root; root="$(mktemp -d)"
-    debootstrap --variant=minbase --include=ca-certificates "$KIT_DEBIAN_SUITE" "$root" \
-      "${KIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$KIT_CACHE/debootstrap.log" 2>&1 \
-      || die "debootstrap failed; see $KIT_CACHE/debootstrap.log"
+    debootstrap --variant=minbase --include=ca-certificates "$KIT_DEBIAN_SUITE" "$root" "$mirror" \
+      >"$KIT_CACHE/debootstrap.log" 2>&1 \
+      || die "debootstrap from $mirror failed; see $KIT_CACHE/debootstrap.log (KIT_DEBIAN_MIRROR=URL picks another archive)"
     # Trust the same extra CAs as this machine (a TLS-intercepting proxy, for instance), so npm
     # inside `docker build` reaches the registry. Only in this local stand-in, never in a step.
     if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then

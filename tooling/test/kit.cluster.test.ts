@@ -21,6 +21,7 @@ test('deploys the step with Redis (and Prometheus from step 03 on) and serves it
   await deleteNamespace('hits');
   const { stdout } = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '03', '--cluster'], { maxBuffer: 16 * 1024 * 1024 });
   expect(stdout).toContain('open http://127.0.0.1:30080/');
+  expect(stdout).toContain('Prometheus: http://127.0.0.1:30090/'); // printed only once it answers:
   const page = await (await fetch('http://127.0.0.1:30080/')).text();
   expect(page).toContain('<dd id="version">1.3.0</dd>');
   expect(page).toMatch(/<dd id="hostname">hits-[a-z0-9]+-[a-z0-9]+<\/dd>/); // the pod's name
@@ -91,4 +92,21 @@ test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then 
     await deleteNamespace('hits');
     await kubectl('delete', '-f', `${KIT_ROOT}/steps/04-operator/operator/deploy/crd.yaml`, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
   }
+}, 300_000);
+
+test("deleteNamespace (every cluster test's fresh start) fails, saying why, when a namespace stays", async () => {
+  const NS = 'kit-stuck';
+  const hold = 'kube-selfops.dev/test-hold'; // a finalizer nobody removes: the namespace cannot finish
+  await kubectl('create', 'namespace', NS);
+  await kubectl('-n', NS, 'create', 'configmap', 'held');
+  await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [hold] } }));
+  try {
+    const failure = deleteNamespace(NS, 5);
+    await expect(failure).rejects.toThrow(`could not delete namespace ${NS}`);
+    await expect(failure).rejects.toThrow(/checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/);
+  } finally {
+    await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+  }
+  await deleteNamespace(NS); // released: now it goes, and says nothing
+  expect(await kubectl('get', 'namespace', NS, '--ignore-not-found')).toBe('');
 }, 300_000);

@@ -1,6 +1,9 @@
 /** The kit's own promises: steps stay consistent snapshots, and `./kit up` does what the README says. */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { KIT_ROOT } from '@kit/testkit';
 
@@ -93,5 +96,186 @@ describe('./kit up, the README\'s first command', () => {
 
   test('a step that does not exist gets a clear error listing the steps', async () => {
     await expect(kit('up', '99')).rejects.toMatchObject({ stderr: expect.stringContaining("no step '99'. Steps: 00-broken-app") });
+  });
+});
+
+describe('./kit test: the cluster suite runs one file at a time, and under CI=true it cannot be skipped', () => {
+  const jestConfig = async (suite: string) => {
+    const script = "import('./jest.config.js').then(({ default: c }) => console.log(JSON.stringify({ maxWorkers: c.maxWorkers ?? null })))";
+    const { stdout } = await execFileAsync(process.execPath, ['-e', script], { cwd: KIT_ROOT, env: { ...process.env, KIT_SUITE: suite } });
+    return JSON.parse(stdout) as { maxWorkers: number | null };
+  };
+
+  test('jest.config.js: the cluster suite has one worker whatever the cores (they share namespaces and the CRD); the Docker suite, jest\'s default', async () => {
+    expect(await jestConfig('cluster')).toEqual({ maxWorkers: 1 });
+    expect(await jestConfig('docker')).toEqual({ maxWorkers: null });
+    // ...and jest really takes it: the resolved configuration it runs with.
+    const { stdout } = await execFileAsync(join(KIT_ROOT, 'node_modules/.bin/jest'), ['--showConfig'], { cwd: KIT_ROOT, env: { ...process.env, KIT_SUITE: 'cluster' }, maxBuffer: 16 * 1024 * 1024 });
+    expect((JSON.parse(stdout) as { globalConfig: { maxWorkers: number } }).globalConfig.maxWorkers).toBe(1);
+  });
+
+  test('CI=true as a user who cannot run the local cluster: exit 1 at once, saying why and what to do', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'kit-nonroot-'));
+    chmodSync(home, 0o777);
+    const env = { PATH: process.env.PATH ?? '', HOME: home, KIT_CACHE: join(home, 'cache'), CI: 'true' };
+    // As root, the same command as the unprivileged user nobody.
+    const [file, args] = process.getuid?.() === 0 ? ['runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'bash', `${KIT_ROOT}/kit`, 'test']] : ['bash', [`${KIT_ROOT}/kit`, 'test']];
+    try {
+      const started = Date.now();
+      await expect(execFileAsync(file, args, { env: { ...process.env, ...env } })).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('CI=true, but the cluster tests cannot run: the local cluster needs root on Linux'),
+      });
+      expect(Date.now() - started).toBeLessThan(10_000); // before installing or testing anything
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('KIT_CLUSTER takes auto, 0 or 1, and says so when given anything else', async () => {
+    await expect(execFileAsync(`${KIT_ROOT}/kit`, ['test'], { env: { ...process.env, KIT_CLUSTER: 'yes' } })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('KIT_CLUSTER=yes: use auto (the default), 0 or 1'),
+    });
+  });
+});
+
+describe("tooling/debian-mirror.sh: debootstrap's archive from this machine's apt sources", () => {
+  let etc: string;
+  beforeEach(() => {
+    etc = mkdtempSync(join(tmpdir(), 'kit-apt-'));
+    mkdirSync(join(etc, 'sources.list.d'));
+  });
+  afterEach(() => rmSync(etc, { recursive: true, force: true }));
+  const mirror = (env: Record<string, string> = {}) =>
+    execFileAsync(`${KIT_ROOT}/tooling/debian-mirror.sh`, ['bookworm'], { env: { ...process.env, KIT_DEBIAN_MIRROR: '', KIT_APT_ETC: etc, ...env } });
+  const write = (name: string, text: string) => writeFileSync(join(etc, name), text);
+
+  test('one-line sources.list: the first deb entry of the suite itself with main (not -security, -updates, deb-src, comments)', async () => {
+    write('sources.list', [
+      '# deb http://commented.example.test/debian bookworm main',
+      'deb-src http://source.example.test/debian bookworm main',
+      'deb http://security.example.test/debian-security bookworm-security main',
+      'deb http://updates.example.test/debian bookworm-updates main',
+      'deb http://contrib-only.example.test/debian bookworm contrib',
+      'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://apt.example.test/debian/ bookworm main contrib',
+      'deb http://second.example.test/debian bookworm main',
+    ].join('\n'));
+    expect((await mirror()).stdout).toBe('http://apt.example.test/debian\n');
+  });
+
+  test('deb822 .sources (as Debian 12 installs it): Enabled: no is skipped, the first http URI of a stanza is taken', async () => {
+    write('sources.list.d/debian.sources', [
+      'Types: deb',
+      'URIs: http://disabled.example.test/debian',
+      'Suites: bookworm',
+      'Components: main',
+      'Enabled: no',
+      '',
+      'Types: deb deb-src',
+      '# a comment inside the stanza',
+      'URIs: mirror+file:///etc/apt/mirrors.txt',
+      ' http://proxy.example.test:3142/debian',
+      'Suites: bookworm bookworm-updates',
+      'Components: main non-free-firmware',
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg',
+      '',
+      'Types: deb',
+      'URIs: http://proxy.example.test:3142/debian-security',
+      'Suites: bookworm-security',
+      'Components: main',
+    ].join('\n'));
+    write('sources.list.d/other.sources.disabled', 'Types: deb\nURIs: http://ignored.example.test/debian\nSuites: bookworm\nComponents: main\n');
+    expect((await mirror()).stdout).toBe('http://proxy.example.test:3142/debian\n');
+  });
+
+  test('sources.list comes before sources.list.d, and a .list file there counts too', async () => {
+    write('sources.list.d/local.list', 'deb http://list-d.example.test/debian bookworm main\n');
+    expect((await mirror()).stdout).toBe('http://list-d.example.test/debian\n');
+    write('sources.list', 'deb http://first.example.test/debian bookworm main\n');
+    expect((await mirror()).stdout).toBe('http://first.example.test/debian\n');
+  });
+
+  test('KIT_DEBIAN_MIRROR overrides; with no source for the suite, deb.debian.org, said on stderr', async () => {
+    write('sources.list', 'deb http://archive.example.test/ubuntu jammy main\n');
+    expect((await mirror({ KIT_DEBIAN_MIRROR: 'http://override.example.test/debian' })).stdout).toBe('http://override.example.test/debian\n');
+    const fallback = await mirror();
+    expect(fallback.stdout).toBe('http://deb.debian.org/debian\n');
+    expect(fallback.stderr).toContain(`no 'deb' source for bookworm main in ${etc}: debootstrap uses http://deb.debian.org/debian (set KIT_DEBIAN_MIRROR=URL to choose)`);
+  });
+});
+
+describe('./kit doctor: what is missing, one line each, with the fix', () => {
+  const scratch: string[] = [];
+  afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  /** PATH as it is, less the named programs (each PATH folder that has one becomes a folder of links to the rest). */
+  const pathWithout = (...missing: string[]) =>
+    (process.env.PATH ?? '').split(delimiter).map((dir) => {
+      if (!missing.some((name) => existsSync(join(dir, name)))) return dir;
+      const copy = mkdtempSync(join(tmpdir(), 'kit-path-'));
+      scratch.push(copy);
+      for (const name of readdirSync(dir)) if (!missing.includes(name)) symlinkSync(join(dir, name), join(copy, name));
+      return copy;
+    }).join(delimiter);
+  const doctor = (env: Record<string, string>) => execFileAsync(`${KIT_ROOT}/kit`, ['doctor'], { env: { ...process.env, ...env } });
+  const lineOf = (stdout: string, label: string) => stdout.split('\n').find((line) => line.replace(/^\S+\s+/, '').startsWith(`${label}:`));
+
+  test('no kubectl, kind, k3d or minikube on PATH, and the port held by a listener: each one line with the fix, exit 0 (all optional)', async () => {
+    const listener = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const port = String((listener.address() as AddressInfo).port);
+    try {
+      const { stdout } = await doctor({ PATH: pathWithout('kubectl', 'kind', 'k3d', 'minikube'), PORT: port });
+      expect(lineOf(stdout, 'kubectl')).toMatch(/^warn +kubectl: +not on PATH: .*install it: https:\/\/kubernetes\.io\/docs\/tasks\/tools\/$/);
+      expect(lineOf(stdout, 'kind')).toMatch(/^info +kind: +not installed \(only for a kind cluster: https:\/\/kind\.sigs\.k8s\.io\/\S+\)$/);
+      expect(lineOf(stdout, 'k3d')).toMatch(/^info +k3d: +not installed/);
+      expect(lineOf(stdout, 'minikube')).toMatch(/^info +minikube: +not installed/);
+      expect(lineOf(stdout, `port ${port}`)).toMatch(new RegExp(`^warn +port ${port}: +busy, held by \\S+ \\(pid ${process.pid}\\): stop it, or choose another port: PORT=8081 ./kit up$`));
+      expect(lineOf(stdout, 'Docker')).toMatch(/^ok +Docker: +engine \S+, CPU architecture (x86_64|aarch64|amd64|arm64)$/);
+      expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^ok +disk \(kit cache\): +\d+ GiB free in .* \(the kit needs \d+\)$/);
+    } finally {
+      listener.close();
+    }
+  });
+
+  test('a free port is said to be free', async () => {
+    const listener = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const port = String((listener.address() as AddressInfo).port);
+    await new Promise((resolve) => listener.close(resolve));
+    expect(lineOf((await doctor({ PORT: port })).stdout, `port ${port}`)).toMatch(/^ok +port \d+: +free/);
+  });
+
+  test('Docker not answering and too little disk: FAIL lines with the fix, exit 1', async () => {
+    const failure = doctor({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', KIT_MIN_FREE_GIB: '100000000' });
+    await expect(failure).rejects.toMatchObject({ code: 1 });
+    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    expect(lineOf(stdout, 'Docker')).toMatch(/^FAIL +Docker: +installed, but the engine does not answer: start Docker/);
+    expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^FAIL +disk \(kit cache\): +\d+ GiB free in .*, the kit needs 100000000: free some space/);
+  });
+
+  test("a kind context without kind: FAIL, naming the load command; with kind's load command there: ok", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-kind-'));
+    scratch.push(dir);
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: kind-talk',
+      'clusters: [{name: kind-talk, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: kind-talk, user: {token: not-a-secret}}]',
+      'contexts: [{name: kind-talk, context: {cluster: kind-talk, user: kind-talk}}]',
+    ].join('\n'));
+    const env = { KUBECONFIG: kubeconfig, PATH: pathWithout('kind') };
+    const failure = doctor(env);
+    await expect(failure).rejects.toMatchObject({ code: 1 });
+    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    expect(lineOf(stdout, 'kubectl')).toMatch(/^warn +kubectl: +context kind-talk does not answer: start that cluster/);
+    expect(lineOf(stdout, 'kind')).toMatch(/^FAIL +kind: +context kind-talk needs 'kind load docker-image', which is missing: install kind \(https:/);
+
+    // A kind whose `load docker-image --help` works (a stand-in: the doctor asks nothing more of it).
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin/kind'), '#!/bin/sh\n[ "$1 $2 $3" = "load docker-image --help" ]\n', { mode: 0o755 });
+    const withKind = await doctor({ ...env, PATH: `${join(dir, 'bin')}${delimiter}${env.PATH}` }).catch((err: { stdout: string }) => err);
+    expect(lineOf(withKind.stdout, 'kind')).toMatch(/^ok +kind: +'kind load docker-image' is there$/);
   });
 });

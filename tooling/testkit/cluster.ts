@@ -8,7 +8,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KIT_ROOT, buildStep, docker } from './docker.js';
-import { eventually } from './observe.js';
+import { answers, eventually } from './eventually.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -112,11 +112,8 @@ export async function nodePortUrl(namespace: string): Promise<string> {
   const url = `http://127.0.0.1:${port}`;
   // kube-proxy programs the rule a moment after the Service exists. (/status counts no hit; it
   // is a 404 in step 00, and any answer will do.)
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await fetch(`${url}/status`).then(() => true, () => false)) return url;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} did not answer within 20 s`);
+  await answers(`${url}/status`);
+  return url;
 }
 
 export interface PodSummary {
@@ -144,28 +141,53 @@ export async function appPods(namespace: string): Promise<PodSummary[]> {
     }));
 }
 
-/** Deletes the namespace and waits; then makes its volumes available again (local cluster). */
-export async function deleteNamespace(namespace: string): Promise<void> {
-  await kubectl('-n', namespace, 'delete', 'deployment,statefulset,pod', '--all', '--wait=true', '--timeout=90s').catch(() => '');
-  await kubectl('delete', 'namespace', namespace, '--wait=true', '--timeout=90s').catch(() => '');
-  await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => '');
+/**
+ * Deletes the namespace and waits until it is gone; then makes its volumes available again
+ * (local cluster). It is every cluster test's fresh start, so what it could not delete is an
+ * error, with the details a person would look at: a stuck namespace, a volume still bound.
+ */
+export async function deleteNamespace(namespace: string, timeoutSeconds = 120): Promise<void> {
+  const problems: string[] = [];
+  const attempt = async (what: string, work: () => Promise<unknown>, into = problems) => {
+    await work().catch((err: Error & { stderr?: string }) => into.push(`${what}: ${(err.stderr || err.message).trim()}`));
+  };
+  // Workloads first, so their pods' graceful stops run while the namespace still exists. A
+  // time-out here matters only if the outcome checked below is wrong; then it is part of the story.
+  const notes: string[] = [];
+  await attempt('deleting its workloads', () => kubectl('-n', namespace, 'delete', 'deployment,statefulset,pod', '--all', '--wait=true', '--timeout=90s'), notes);
+  await attempt('deleting the namespace', () => kubectl('delete', 'namespace', namespace, '--ignore-not-found', '--wait=true', `--timeout=${timeoutSeconds}s`), notes);
+  await attempt('checking it is gone', async () => {
+    const left = await kubectl('get', 'namespace', namespace, '--ignore-not-found', '-o', 'json');
+    if (!left.trim()) return;
+    const { status } = JSON.parse(left) as { status?: { phase?: string; conditions?: Array<{ type: string; status: string; message?: string }> } };
+    const why = (status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => `${c.type}: ${c.message ?? ''}`);
+    throw new Error(`still there (${status?.phase ?? 'unknown phase'}) ${why.join('; ')}`);
+  });
   // The PV controller marks a volume Released a moment after its claim is gone. Recycling before
   // that misses it, and a few such volumes left the next test's claim with none to bind.
   const stillBound = async () => {
-    const volumes = await kubectlJson<{ items: Array<{ spec: { claimRef?: { namespace?: string } }; status: { phase?: string } }> }>('get', 'pv');
-    return volumes.items.filter((pv) => pv.spec.claimRef?.namespace === namespace && pv.status.phase === 'Bound').length;
+    const volumes = await kubectlJson<{ items: Array<{ metadata: { name: string }; spec: { claimRef?: { namespace?: string; name?: string } }; status: { phase?: string } }> }>('get', 'pv');
+    return volumes.items
+      .filter((pv) => pv.spec.claimRef?.namespace === namespace && pv.status.phase === 'Bound')
+      .map((pv) => `${pv.metadata.name} (claim ${pv.spec.claimRef?.name})`);
   };
-  await eventually(`the volumes of ${namespace} to be released`, async () => ((await stillBound()) === 0 ? true : undefined), 60_000).catch(() => undefined);
-  await execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]).catch(() => undefined);
+  let bound: string[] = [];
+  await attempt('releasing its volumes', () =>
+    eventually(`the volumes of ${namespace} to be released`, async () => ((bound = await stillBound()).length === 0 ? true : undefined), 60_000)
+      .catch((err: Error) => { throw new Error(`${err.message}; still Bound: ${bound.join(', ')}`); }));
+  await attempt('recycling the released volumes (tooling/cluster/recycle-pvs.sh)', () => execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]));
+  if (problems.length > 0) throw new Error(`could not delete namespace ${namespace}:\n  ${[...notes, ...problems].join('\n  ')}`);
 }
 
 /**
  * Removes the kustomization k8s/PIECE (which creates NAMESPACE) and waits until the namespace is
- * gone: applying it again while the namespace is still terminating would be refused.
+ * gone: applying it again while the namespace is still terminating would be refused. What it
+ * could not remove is an error.
  */
 export async function deleteK8sPiece(piece: string, namespace: string): Promise<void> {
-  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/${piece}`, '--ignore-not-found', '--wait=true', '--timeout=120s').catch(() => '');
-  await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => '');
+  await kubectl('delete', '-k', `${KIT_ROOT}/k8s/${piece}`, '--ignore-not-found', '--wait=true', '--timeout=120s');
+  const left = await kubectl('get', 'namespace', namespace, '--ignore-not-found', '-o', 'jsonpath={.status.phase}');
+  if (left) throw new Error(`kubectl delete -k k8s/${piece}: namespace ${namespace} is still there (${left})`);
 }
 
 /** Removes k8s/prometheus and its namespace `monitoring`, and waits until they are gone. */

@@ -4,6 +4,7 @@
  * published on 127.0.0.1.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -30,11 +31,15 @@ export async function docker(...args: string[]): Promise<string> {
 
 const builds = new Map<string, Promise<string>>();
 
-/** Builds steps/<step> with `docker build` (layer cache makes a rebuild take a second) and returns its tag. */
+/**
+ * Builds steps/<step> with `docker build` (layer cache makes a rebuild take a second) and returns its
+ * tag. The tag names this checkout: two clones testing on one Docker engine must not run each
+ * other's image (one's build retagging `:test` between the other's build and its `docker run`).
+ */
 export function buildStep(step: string): Promise<string> {
   let build = builds.get(step);
   if (!build) {
-    const tag = `kube-selfops/${step}:test`;
+    const tag = `kube-selfops/${step}:test-${createHash('sha256').update(KIT_ROOT).digest('hex').slice(0, 8)}`;
     build = execFileAsync('docker', ['build', '-q', '-t', tag, `${KIT_ROOT}/steps/${step}`], {
       maxBuffer: 64 * 1024 * 1024,
     }).then(() => tag);

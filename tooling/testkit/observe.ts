@@ -47,17 +47,6 @@ export async function promQuery(prometheus: StartedTestContainer | string, expr:
   return body.data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
 }
 
-/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await probe();
-    if (result !== undefined) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
 /** nginx in front of every container aliased `app` (k8s/docker/lb.conf); port 80 published. */
 export async function startLoadBalancer(network: StartedNetwork): Promise<StartedTestContainer> {
   return new GenericContainer(await imageName('nginx'))

@@ -9,8 +9,10 @@ export function isLuckyVisitor(served: number, random: Random): boolean {
   return served > LUCKY_AFTER && random() < LUCKY_CHANCE;
 }
 
+// #region drawPrize
 /** Picks a prize from the list marketing keeps in Redis. */
 export function drawPrize(prizes: string[], random: Random): string {
   // "There are always prizes", so the compiler's warning was silenced with `!`.
   return prizes[Math.floor(random() * prizes.length)]!.toUpperCase();
 }
+// #endregion drawPrize

@@ -46,6 +46,7 @@ export function createApp({ store, version, hostname, random, log }: AppDeps) {
     } catch (err) {
       req.log.error({ err }, 'redis: could not count the hit');
     }
+    // #region lucky
     if (lucky) {
       // Hand out the prize in the background: the visitor need not wait for it, but a failure
       // must be logged, never left as an unhandled rejection (that is what killed 1.0).
@@ -57,6 +58,7 @@ export function createApp({ store, version, hostname, random, log }: AppDeps) {
         })
         .catch((err: unknown) => req.log.error({ err }, 'prize draw failed'));
     }
+    // #endregion lucky
     res.status(hits === undefined ? 503 : 200).type('html').send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
   });
 

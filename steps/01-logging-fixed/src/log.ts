@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 
+// #region logger
 /** Structured logs, one JSON object per line, on stdout: the container's log stream. */
 export function createLogger() {
   return pino({
@@ -8,5 +9,6 @@ export function createLogger() {
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }
+// #endregion logger
 
 export type Logger = ReturnType<typeof createLogger>;

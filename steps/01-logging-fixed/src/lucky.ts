@@ -9,8 +9,10 @@ export function isLuckyVisitor(served: number, random: Random): boolean {
   return served > LUCKY_AFTER && random() < LUCKY_CHANCE;
 }
 
+// #region drawPrize
 /** Picks a prize from the list marketing keeps in Redis; until they fill it, there is none. */
 export function drawPrize(prizes: string[], random: Random): string | undefined {
   if (prizes.length === 0) return undefined;
   return prizes[Math.floor(random() * prizes.length)]?.toUpperCase();
 }
+// #endregion drawPrize

@@ -42,6 +42,7 @@ const server = app.listen(config.port, () => log.info({ port: config.port, versi
  * let the requests in flight finish, close Redis, exit 0. As PID 1, node has no default
  * handler for these signals: without this code they would be ignored until SIGKILL.
  */
+// #region shutdown
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
@@ -66,3 +67,4 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
 
 process.once('SIGTERM', (signal) => void shutdown(signal));
 process.once('SIGINT', (signal) => void shutdown(signal));
+// #endregion shutdown

@@ -56,6 +56,7 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
     } catch (err) {
       req.log.error({ err }, 'redis: could not count the hit');
     }
+    // #region lucky
     if (lucky) {
       // Hand out the prize in the background: the visitor need not wait for it, but a failure
       // must be logged, never left as an unhandled rejection (that is what killed 1.0).
@@ -67,6 +68,7 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
         })
         .catch((err: unknown) => req.log.error({ err }, 'prize draw failed'));
     }
+    // #endregion lucky
     res.status(hits === undefined ? 503 : 200).type('html').send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
   });
 

@@ -1,3 +1,4 @@
+// #region capacity
 /**
  * The capacity of one replica, as a model: it works on at most `slots` requests at once, each
  * taking a fixed `workMs`, and queues the rest in arrival order. So latency depends on the load
@@ -27,3 +28,4 @@ export class Capacity {
     }
   }
 }
+// #endregion capacity

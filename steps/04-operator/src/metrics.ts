@@ -9,6 +9,7 @@ export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.06, 0.07, 0.08, 0.09
 export function createMetrics(queueLength: () => number) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry }); // process CPU, memory, event loop lag, ...
+  // #region histogram
   const latency = new Histogram({
     name: 'request_latency_seconds',
     help: 'Time to answer a request, by method and route (the route pattern, never the raw path).',
@@ -16,6 +17,7 @@ export function createMetrics(queueLength: () => number) {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  // #endregion histogram
   const queued = new Gauge({
     name: 'slow_queue_length',
     help: 'Requests to /slow waiting for a free slot on this replica.',

@@ -56,6 +56,7 @@ export interface Decision {
  */
 export const SCALE_DOWN_FRACTION = 0.5;
 
+// #region decide
 export function decide(
   spec: ScalerSpec,
   current: number,
@@ -93,3 +94,4 @@ export function decide(
   }
   return hold('WithinTarget', `${p95} is within ${thresholdMs * SCALE_DOWN_FRACTION}-${thresholdMs} ms: holding ${current} replicas`);
 }
+// #endregion decide
