@@ -40,10 +40,12 @@ test('the operator beat: scales up as the capacity model needs, p95 recovers und
   const summary = JSON.parse(await readFile(`${out}/summary.json`, 'utf8')) as Summary;
   console.log(JSON.stringify(summary, null, 2));
 
-  expect(summary.spec).toMatchObject({ thresholdMs: 100, minReplicas: 1, maxReplicas: 3 }); // deploy/latencyscaler.yaml
-  expect(summary.replicasNeeded).toBe(2); // 6 loops, 2 slots of 40 ms: 120 ms on one replica, 80 ms on two
-  expect(summary.peakReplicas).toBeGreaterThanOrEqual(summary.replicasNeeded);
-  expect(summary.peakReplicas).toBeLessThanOrEqual(summary.spec.maxReplicas);
+  expect(summary.spec).toMatchObject({ thresholdMs: 100, minReplicas: 1, maxReplicas: 5 }); // deploy/latencyscaler.yaml
+  expect(summary.replicasNeeded).toBe(2); // 6 loops, 2 slots of 40 ms, spread evenly: 120 ms on one replica, 80 ms on two
+  // Through the NodePort, kube-proxy spreads new connections at random, so two replicas still see
+  // p95 ~120 ms (measured: steps/04-operator/README.md) and the operator settles at exactly 3, as
+  // the operator's own end-to-end test asserts for the same 6 users.
+  expect(summary.peakReplicas).toBe(3);
   expect(summary.breachToFirstScaleS).not.toBeNull(); // p95 crossed 100 ms, and the operator scaled up,
   expect(summary.breachToRecoveredS).not.toBeNull(); // p95 was under 100 ms until the load ended,
   expect(summary.backToMinS).not.toBeNull(); // and after the rush the replicas went back to min.
