@@ -77,7 +77,7 @@ export interface Beat {
 
 export const THRESHOLD_MS = 100;
 /** The load of the operator beat: 6 closed loops on /slow (see metrics.ts, replicasNeeded). */
-export const OPERATOR_LOAD = { vus: 6, seconds: 100, idleS: 10, light: { perSecond: 5, maxSeconds: 180 } };
+export const OPERATOR_LOAD = { vus: 6, seconds: 140, idleS: 10, light: { perSecond: 5, maxSeconds: 180 } };
 
 const SEED = 7; // the LUCKY_SEED whose first lucky visitor (the crash in 1.0.0) is hit 128
 const DOCKER_BASE = 'docker rm -f demo-app >/dev/null 2>&1; docker network inspect demo-net >/dev/null 2>&1 || docker network create demo-net >/dev/null; ' +

@@ -63,6 +63,11 @@ beforeAll(async () => {
   await kubectl('-n', 'monitoring', 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
   const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', 'monitoring', 'get', 'service', 'prometheus-nodeport');
   prometheus = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
+  // The adapter's first query must find Prometheus by name: right after the Service is deleted and
+  // made again, the cluster's DNS can still say it does not exist (a CI run logged that lookup
+  // failure as the adapter's one error). Resolve it in the cluster, as the adapter will, first.
+  await eventually('prometheus.monitoring.svc to resolve in the cluster', () =>
+    kubectl('-n', 'monitoring', 'exec', 'deploy/prometheus', '--', 'getent', 'hosts', 'prometheus.monitoring.svc').then(() => true, () => undefined), 60_000);
   await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus-adapter`);
   await rolledOut('custom-metrics', 'deploy/prometheus-adapter');
   app = await nodePortUrl(NS);

@@ -101,7 +101,9 @@ test("deleteNamespace (every cluster test's fresh start) fails, saying why, when
   await kubectl('-n', NS, 'create', 'configmap', 'held');
   await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [hold] } }));
   try {
-    const failure = deleteNamespace(NS, 5);
+    // 30 s: long enough for the namespace controller to have tried and said why (its condition);
+    // with 5 s a busy CI machine got there before the controller did.
+    const failure = deleteNamespace(NS, 30);
     await expect(failure).rejects.toThrow(`could not delete namespace ${NS}`);
     await expect(failure).rejects.toThrow(/checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/);
   } finally {

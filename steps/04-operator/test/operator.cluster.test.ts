@@ -133,7 +133,7 @@ test('two replicas run, exactly one holds the Lease; with no traffic it says so 
 test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's count), p95 back under 100 ms; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
   const start = Date.now();
   // A new connection per request, so kube-proxy (which balances connections) spreads them over new replicas too.
-  const load = runK6('ramp.js', { MAX_VUS: String(VUS), DURATION: '20s', HOLD: '90s', TARGET: app, K6_NO_VU_CONNECTION_REUSE: 'true' });
+  const load = runK6('ramp.js', { MAX_VUS: String(VUS), DURATION: '20s', HOLD: '130s', TARGET: app, K6_NO_VU_CONNECTION_REUSE: 'true' });
   let loadDone = false;
   void load.finally(() => (loadDone = true)).catch(() => undefined);
   const timeline: Array<{ t: number; replicas: number; p95: number }> = [];
