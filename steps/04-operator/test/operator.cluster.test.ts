@@ -193,7 +193,12 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   expect(backAt).toBeDefined();
   expect(backAt! - loadEnd).toBeLessThanOrEqual(boundS);
   expect(failoverS).toBeLessThan(15); // within the lease duration (released on SIGTERM: at once)
-  const final = await status();
+  // The status is written first and the scale second, so currentReplicas shows the new count at
+  // the next tick (5 s): read it once the operator has had that tick (a CI run read it in between).
+  const final = await eventually('status.currentReplicas 1', async () => {
+    const now = await status();
+    return now.currentReplicas === 1 ? now : undefined;
+  }, 15_000).catch(() => status());
   expect(final).toMatchObject({ currentReplicas: 1, lastScaleTime: expect.any(String) });
 }, 420_000);
 
