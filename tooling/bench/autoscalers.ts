@@ -25,6 +25,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { THRESHOLD_MS, median, timelineFigures, type Sample, type TimelineFigures } from './metrics.ts';
+import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
 
 const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,13 +53,8 @@ const autoscalers = args.autoscalers.split(',') as Autoscaler[];
 for (const a of autoscalers) if (!AUTOSCALERS.includes(a)) throw new Error(`--autoscalers: unknown ${a} (known: ${AUTOSCALERS.join(', ')})`);
 const MAX = Number(args.max);
 
-const T0 = Date.now();
-const progress = (msg: string) => console.error(`\x1b[1m[bench ${String(Math.round((Date.now() - T0) / 1000)).padStart(4)}s]\x1b[0m ${msg}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function kubectl(...a: string[]): Promise<string> {
-  return (await execFileAsync('kubectl', a, { maxBuffer: 16 * 1024 * 1024 })).stdout;
-}
+const kubectl = (...a: string[]) => kubectlRun(a);
+const kubectlStdin = (input: string, ...a: string[]) => kubectlRun(a, input);
 
 /** Polls `probe` every second until it returns something, or fails after `timeoutS`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutS: number): Promise<T> {

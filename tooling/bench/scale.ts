@@ -14,13 +14,12 @@
  *
  *   node tooling/bench/scale.ts [--count 1000] [--window 60] [--image latency-operator:TAG]
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
 
-const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OPERATOR = join(KIT_ROOT, 'steps/04-operator/operator/deploy');
 const NS = 'bench-scale';
@@ -36,18 +35,8 @@ const { values: args } = parseArgs({
 const COUNT = Number(args.count);
 const WINDOW_S = Number(args.window);
 
-const T0 = Date.now();
-const progress = (msg: string) => console.error(`\x1b[1m[bench ${String(Math.round((Date.now() - T0) / 1000)).padStart(4)}s]\x1b[0m ${msg}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function kubectl(...a: string[]): Promise<string> {
-  return (await execFileAsync('kubectl', a, { maxBuffer: 256 * 1024 * 1024 })).stdout;
-}
-async function kubectlStdin(input: string, ...a: string[]): Promise<string> {
-  const run = execFileAsync('kubectl', a, { maxBuffer: 64 * 1024 * 1024 });
-  run.child.stdin?.end(input);
-  return (await run).stdout;
-}
+const kubectl = (...a: string[]) => kubectlRun(a);
+const kubectlStdin = (input: string, ...a: string[]) => kubectlRun(a, input);
 
 /** Prometheus text format: the sum of the samples of NAME whose labels include every one of LABELS. */
 export function sumOf(text: string, name: string, labels: Record<string, string> = {}): number {
