@@ -4,7 +4,7 @@
  * cluster suite (operator.cluster.test.ts) proves the same rules on a real cluster under real load.
  */
 import fc from 'fast-check';
-import { decide, DOWN_HEADROOM, MAX_STEP_FACTOR, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
+import { decide, DOWN_HEADROOM, MAX_STEP_FACTOR, maxOverWindow, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
 import { conditionsFor, mergeConditions, sameStatus } from '../operator/src/status.js';
 
 const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
@@ -65,6 +65,24 @@ test('recommendations: this one is added; older than the window dropped but the 
   const cut = decide({ ...spec, scaleDownWindowSeconds: 600 }, 3, ms(30), noisy, undefined, now);
   expect(cut.recommendations).toHaveLength(100);
   expect(cut.reason).toBe('ScaleDownStabilized');
+});
+
+test('what one sample wants: p95/threshold times the replicas (at least +1, at most x2, at most max); with headroom below; min with no traffic; nothing without a number', () => {
+  expect([101, 150, 240, 1000].map((p) => wantedReplicas(spec, 2, ms(p)))).toEqual([3, 3, 4, 4]);
+  expect(wantedReplicas(spec, 4, ms(300))).toBe(5);
+  // Under the threshold: the fewest whose predicted p95 (p x R / R') stays under 80 ms, never more than now.
+  expect([100, 60, 50, 10].map((p) => wantedReplicas(spec, 3, ms(p)))).toEqual([3, 3, 2, 1]);
+  expect(wantedReplicas({ ...spec, minReplicas: 2 }, 3, ms(10))).toBe(2);
+  expect(wantedReplicas(spec, 4, idle)).toBe(1);
+  expect(wantedReplicas(spec, 3, down)).toBeUndefined();
+  expect(wantedReplicas(spec, 3, noSeries)).toBeUndefined();
+});
+
+test('max over the window: the most any recommendation wanted, or Infinity while the window is not observed whole', () => {
+  expect(maxOverWindow([rec(70, 2), rec(30, 1), rec(0, 1)], now, 60)).toBe(2);
+  expect(maxOverWindow([rec(60, 1), rec(0, 3)], now, 60)).toBe(3); // a window starting exactly 60 s ago is whole
+  expect(maxOverWindow([rec(59, 1), rec(0, 1)], now, 60)).toBe(Infinity);
+  expect(maxOverWindow([], now, 60)).toBe(Infinity);
 });
 
 // ---- Properties, over random specs, replicas, metrics, histories and clocks -----------------

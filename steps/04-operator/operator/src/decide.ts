@@ -2,9 +2,10 @@
  * The operator's decision, as a pure function: no clock, no network, no Kubernetes. Given the
  * LatencyScaler's spec, the replicas the Deployment has now, what Prometheus said, the recent
  * recommendations and the time of the last scale, it says how many replicas there should be, and
- * why. Everything that talks to the outside world lives in controller.ts; this file is the part
- * the talk shows on a slide and the tests check row by row and property by property
- * (test/decide.test.ts).
+ * why. Everything that talks to the outside world lives in controller.ts. The talk shows decide()
+ * on one slide (its rules, in order) and the two numbers it weighs on the next (wantedReplicas,
+ * maxOverWindow); below them, weigh() and explain() only assemble the Decision and its sentence.
+ * The tests check it row by row and property by property (test/decide.test.ts).
  */
 
 /** The settings of one LatencyScaler (spec), with the schema's defaults already applied. */
@@ -71,48 +72,110 @@ export const MAX_STEP_FACTOR = 2;
  */
 export const DOWN_HEADROOM = 0.8;
 
-/** The reasons where min or max decided the outcome (status condition ScalingLimited). */
-const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplicas', 'AtMaxReplicas', 'AtMinReplicas']);
-
 // #region decide
 export function decide(spec: ScalerSpec, current: number, metric: Metric,
   history: Recommendation[], lastScale: Date | undefined, now: Date): Decision {
-  const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
-  const inCooldown = lastScale !== undefined && +now - +lastScale < spec.cooldownSeconds * 1000;
-  const to = (desired: number, reason: Reason, message: string, recommendations = history): Decision =>
-    ({ desired, reason, message, inCooldown, recommendations, limited: LIMITS.has(reason) || desired === max && desired > current });
-
-  if (current === 0) return to(0, 'ScalingDisabled', 'scaled to 0 by someone: scaling is off');
-  if (current < min) return to(min, 'BelowMinReplicas', `${current} replicas < minReplicas ${min}`);
-  if (current > max) return to(max, 'AboveMaxReplicas', `${current} replicas > maxReplicas ${max}`);
-  // No number is not 0 ms: hold (never scale down during a Prometheus outage).
-  if (metric.kind === 'unavailable') return to(current, 'MetricUnavailable', `Prometheus unavailable (${metric.error}): holding`);
-  if (metric.kind === 'no-series') return to(current, 'NoSeries', `${metric.detail}: holding`);
-
-  // p95 falls as 1/replicas under a fixed load: R x p95/t replicas bring it back to t.
-  // Up: at least +1, at most x2, never past max. No traffic: min.
-  const p95 = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms` : 'no traffic';
-  const wanted = metric.kind === 'no-traffic' ? min
-    : metric.ms > t ? Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, Math.ceil(current * metric.ms / t)))
-    : Math.max(min, Math.min(current, Math.ceil(current * metric.ms / (t * DOWN_HEADROOM))));
-  const window = recentWindow([...history, { time: rfc3339(now), replicas: wanted }], now, w);
-  const hold = (reason: Reason, message: string) => to(current, reason, message, window);
-
-  if (metric.kind === 'value' && metric.ms > t) {
-    if (current >= max) return hold('AtMaxReplicas', `${p95} > ${t} ms, at maxReplicas ${max}`);
-    if (inCooldown) return hold('InCooldown', `${p95} > ${t} ms: ${wanted} replicas after the cooldown`);
-    return to(wanted, 'ScaledUp', `${p95} > ${t} ms: ${current} -> ${wanted} replicas`, window);
-  }
-  if (current === min) return hold('AtMinReplicas', `${p95}, at minReplicas ${min}`);
-  if (wanted === current) return hold('WithinTarget', `${p95}: ${current - 1} replicas would be too close to ${t} ms`);
-  // Down: one replica, only if every recommendation of a whole window allowed it.
-  const covered = Date.parse(window[0]!.time) <= +now - w * 1000;
-  const highest = Math.max(...window.map((r) => r.replicas));
-  if (!covered || highest >= current) return hold('ScaleDownStabilized', `${p95}: the last ${w} s asked for ${covered ? highest : 'more'}`);
-  if (inCooldown) return hold('InCooldown', `${p95}: ${current - 1} replicas after the cooldown`);
-  return to(current - 1, 'ScaledDown', `${p95}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`, window);
+  const { wanted, highest, cooling, to, hold } = weigh(spec, current, metric, history, lastScale, now);
+  if (current === 0) return hold('ScalingDisabled');
+  if (current < spec.minReplicas) return to(spec.minReplicas, 'BelowMinReplicas');
+  if (current > spec.maxReplicas) return to(spec.maxReplicas, 'AboveMaxReplicas');
+  // No number is not 0 ms: hold. (No traffic is a number, a rate of 0: it wants minReplicas.)
+  if (metric.kind === 'unavailable') return hold('MetricUnavailable');
+  if (metric.kind === 'no-series') return hold('NoSeries');
+  // Up: in one step to what p95/threshold wants (at least +1, at most x2, never past max).
+  if (wanted > current) return cooling ? hold('InCooldown') : to(wanted, 'ScaledUp');
+  if (isSlow(spec, metric)) return hold('AtMaxReplicas');
+  // Down: one replica, and only if the whole window wanted fewer (highest: its max).
+  if (current === spec.minReplicas) return hold('AtMinReplicas');
+  if (wanted === current) return hold('WithinTarget');
+  if (highest >= current) return hold('ScaleDownStabilized');
+  return cooling ? hold('InCooldown') : to(current - 1, 'ScaledDown');
 }
 // #endregion decide
+
+// #region wanted
+/** The replicas one sample wants; undefined when there is no number (no series, unavailable). */
+export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric): number | undefined {
+  const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
+  if (metric.kind === 'no-traffic') return min;
+  if (metric.kind !== 'value') return undefined;
+  // p95 falls as 1/replicas under a fixed load: R x p95/t replicas bring it back to t.
+  if (metric.ms > t) {
+    const proportional = Math.ceil(current * metric.ms / t);
+    return Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, proportional));
+  }
+  // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never more than now.
+  const fewest = Math.ceil(current * metric.ms / (t * DOWN_HEADROOM));
+  return Math.max(min, Math.min(current, fewest));
+}
+// #endregion wanted
+
+// #region window
+/** The HPA's "max over the window": the most any recommendation of the last SECONDS wanted. */
+export function maxOverWindow(window: Recommendation[], now: Date, seconds: number): number {
+  // Not observed whole yet (a new resource, a memory that was cut): Infinity, so never down.
+  const observed = window.length > 0 && Date.parse(window[0]!.time) <= now.getTime() - seconds * 1000;
+  return observed ? Math.max(...window.map((r) => r.replicas)) : Infinity;
+}
+// #endregion window
+
+/** p95 over the threshold: a number, and too slow. */
+function isSlow(spec: ScalerSpec, metric: Metric): boolean {
+  return metric.kind === 'value' && metric.ms > spec.thresholdMs;
+}
+
+/** The reasons decided before any sample is weighed: they leave the window as it was. */
+const UNWEIGHED: ReadonlySet<Reason> = new Set(['ScalingDisabled', 'BelowMinReplicas', 'AboveMaxReplicas', 'MetricUnavailable', 'NoSeries']);
+/** The reasons where min or max decided the outcome (status condition ScalingLimited). */
+const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplicas', 'AtMaxReplicas', 'AtMinReplicas']);
+
+/**
+ * What decide() weighs, computed once: WANTED, what this sample wants (current when there is no
+ * number); the window with it recorded, and HIGHEST, the max over it; COOLING, whether the last
+ * scale is less than cooldownSeconds ago; TO(desired, reason), the whole Decision for a verdict,
+ * and HOLD(reason), the same for the replicas there are now.
+ */
+function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], lastScale: Date | undefined, now: Date) {
+  const seconds = spec.scaleDownWindowSeconds;
+  const cooling = lastScale !== undefined && +now - +lastScale < spec.cooldownSeconds * 1000;
+  const sample = wantedReplicas(spec, current, metric);
+  const wanted = sample ?? current;
+  const window = sample === undefined ? history : recentWindow([...history, { time: rfc3339(now), replicas: sample }], now, seconds);
+  const highest = maxOverWindow(window, now, seconds);
+  const to = (desired: number, reason: Reason): Decision => ({
+    desired,
+    reason,
+    message: explain(reason, { spec, current, metric, wanted, highest }),
+    limited: LIMITS.has(reason) || desired === spec.maxReplicas && desired > current,
+    inCooldown: cooling,
+    recommendations: UNWEIGHED.has(reason) ? history : window,
+  });
+  return { wanted, highest, cooling, to, hold: (reason: Reason) => to(current, reason) };
+}
+
+/** One sentence for people per reason: the status condition's message, the Event's note, the log line. */
+function explain(reason: Reason, { spec, current, metric, wanted, highest }: {
+  spec: ScalerSpec; current: number; metric: Metric; wanted: number; highest: number;
+}): string {
+  const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
+  const said = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms`
+    : metric.kind === 'no-traffic' ? 'no traffic'
+    : metric.kind === 'no-series' ? metric.detail
+    : `Prometheus unavailable (${metric.error})`;
+  switch (reason) {
+    case 'ScalingDisabled': return 'scaled to 0 by someone: scaling is off';
+    case 'BelowMinReplicas': return `${current} replicas < minReplicas ${min}`;
+    case 'AboveMaxReplicas': return `${current} replicas > maxReplicas ${max}`;
+    case 'MetricUnavailable': case 'NoSeries': return `${said}: holding`;
+    case 'AtMaxReplicas': return `${said} > ${t} ms, at maxReplicas ${max}`;
+    case 'ScaledUp': return `${said} > ${t} ms: ${current} -> ${wanted} replicas`;
+    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ${wanted} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
+    case 'AtMinReplicas': return `${said}, at minReplicas ${min}`;
+    case 'WithinTarget': return `${said}: ${current - 1} replicas would be too close to ${t} ms`;
+    case 'ScaleDownStabilized': return `${said}: the last ${w} s asked for ${highest === Infinity ? 'more' : highest}`;
+    case 'ScaledDown': return `${said}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`;
+  }
+}
 
 /** At most this many recommendations are kept (status.recommendations, maxItems in the CRD). */
 export const MAX_RECOMMENDATIONS = 100;
