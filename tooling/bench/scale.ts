@@ -83,13 +83,16 @@ const standIn = (code: string) => [
   { apiVersion: 'v1', kind: 'Service', metadata: { name: 'stand-in-prometheus', namespace: NS }, spec: { selector: { app: 'stand-in-prometheus' }, ports: [{ port: 9090 }] } },
 ];
 
+/** Marks the measured targets (not the operator's or the stand-in's Deployment). */
+const TARGET_LABEL = { 'bench.kube-selfops.dev/target': 'true' };
+
 /** N Deployments at 0 replicas (an image that is never pulled: no pod ever runs) and their LatencyScalers. */
 function targets(count: number): object[] {
   const items: object[] = [];
   for (let i = 0; i < count; i++) {
     const name = `app-${String(i).padStart(4, '0')}`;
     items.push({
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS },
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: NS, labels: TARGET_LABEL },
       spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'bench-scale/never-pulled:0', imagePullPolicy: 'Never' }] } } },
     });
     items.push({
@@ -141,47 +144,57 @@ const resync = Number(/name: RESYNC_SECONDS\s+value: "(\d+)"/.exec(await readFil
 progress(`namespace ${NS}: the operator (${image}), a stand-in Prometheus, ${COUNT} Deployments at 0 replicas and ${COUNT} LatencyScalers`);
 await kubectl('delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=300s');
 await kubectl('create', 'namespace', NS);
-await kubectl('apply', '-f', join(OPERATOR, 'crd.yaml'));
-await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
-await kubectlStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: standIn(await readFile(join(KIT_ROOT, 'tooling/bench/stand-in-prometheus.mjs'), 'utf8')) }), 'apply', '-f', '-');
-await kubectl('-n', NS, 'rollout', 'status', 'deploy/stand-in-prometheus', '--timeout=120s');
-// In chunks of 200 objects: one huge apply would hold the API server's request timeout.
-const all = targets(COUNT);
-for (let i = 0; i < all.length; i += 200) {
-  await kubectlStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: all.slice(i, i + 200) }), 'apply', '--server-side', '-f', '-');
-  progress(`created ${Math.min(i + 200, all.length) / 2} of ${COUNT}`);
-}
-await kubectlStdin(await operatorManifests(image), 'apply', '-f', '-');
-await kubectl('-n', NS, 'set', 'env', 'deploy/latency-operator', `PROMETHEUS_URL=http://stand-in-prometheus.${NS}.svc:9090`);
-await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=180s');
-progress(`operator rolled out; warming up for ${3 * resync} s (the first ticks see every resource for the first time)`);
-await sleep(3 * resync * 1000);
+// Whatever happens below, the namespace goes (unless --keep): 1,000 Deployments and an operator
+// left behind would load the API server under every later test.
+try {
+  await kubectl('apply', '-f', join(OPERATOR, 'crd.yaml'));
+  await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
+  await kubectlStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: standIn(await readFile(join(KIT_ROOT, 'tooling/bench/stand-in-prometheus.mjs'), 'utf8')) }), 'apply', '-f', '-');
+  await kubectl('-n', NS, 'rollout', 'status', 'deploy/stand-in-prometheus', '--timeout=120s');
+  // The operator first: the controller-manager works through the 1,000 Deployments below at its
+  // client rate (20 writes/s), and an operator Deployment queued behind them waits minutes.
+  await kubectlStdin(await operatorManifests(image), 'apply', '-f', '-');
+  await kubectl('-n', NS, 'set', 'env', 'deploy/latency-operator', `PROMETHEUS_URL=http://stand-in-prometheus.${NS}.svc:9090`);
+  await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=180s');
+  // In chunks of 200 objects: one huge apply would hold the API server's request timeout.
+  const all = targets(COUNT);
+  for (let i = 0; i < all.length; i += 200) {
+    await kubectlStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: all.slice(i, i + 200) }), 'apply', '--server-side', '-f', '-');
+    progress(`created ${Math.min(i + 200, all.length) / 2} of ${COUNT}`);
+  }
+  // Not measured: the controller-manager's own writes for the new Deployments (a ReplicaSet and a
+  // status each). Wait until it has observed every one, then let the operator's first ticks pass.
+  progress('waiting for the controller-manager to observe every Deployment (it writes at 20/s)');
+  await kubectl('-n', NS, 'wait', 'deploy', '-l', 'bench.kube-selfops.dev/target=true', '--for=jsonpath={.status.observedGeneration}=1', '--timeout=600s');
+  progress(`warming up for ${3 * resync} s (the first ticks see every resource for the first time)`);
+  await sleep(3 * resync * 1000);
+  const before = { at: Date.now(), leader: await leaderMetrics(), stats: await standInStats(), writes: await apiWrites() };
+  progress(`measuring for ${WINDOW_S} s (leader ${before.leader.pod})`);
+  let peakRss = sumOf(before.leader.text, 'process_resident_memory_bytes');
+  for (const deadline = Date.now() + WINDOW_S * 1000; Date.now() < deadline; await sleep(5000)) {
+    peakRss = Math.max(peakRss, sumOf((await leaderMetrics().catch(() => before.leader)).text, 'process_resident_memory_bytes'));
+  }
+  const after = { at: Date.now(), leader: await leaderMetrics(), stats: await standInStats(), writes: await apiWrites() };
+  if (after.leader.pod !== before.leader.pod) throw new Error(`the leader changed during the window (${before.leader.pod} -> ${after.leader.pod}): run again`);
 
-const before = { at: Date.now(), leader: await leaderMetrics(), stats: await standInStats(), writes: await apiWrites() };
-progress(`measuring for ${WINDOW_S} s (leader ${before.leader.pod})`);
-let peakRss = sumOf(before.leader.text, 'process_resident_memory_bytes');
-for (const deadline = Date.now() + WINDOW_S * 1000; Date.now() < deadline; await sleep(5000)) {
-  peakRss = Math.max(peakRss, sumOf((await leaderMetrics().catch(() => before.leader)).text, 'process_resident_memory_bytes'));
-}
-const after = { at: Date.now(), leader: await leaderMetrics(), stats: await standInStats(), writes: await apiWrites() };
-if (after.leader.pod !== before.leader.pod) throw new Error(`the leader changed during the window (${before.leader.pod} -> ${after.leader.pod}): run again`);
-
-const seconds = (after.at - before.at) / 1000;
-const delta = (name: string) => sumOf(after.leader.text, name) - sumOf(before.leader.text, name);
-const reconciles = delta('latency_operator_reconciles_total');
-const ticks = seconds / resync;
-const writes = [...after.writes].map(([key, n]) => [key, n - (before.writes.get(key) ?? 0)] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-const totalWrites = writes.reduce((sum, [, n]) => sum + n, 0);
-const lines = [
-  `./kit bench scale: ${COUNT} LatencyScalers in one namespace, resync every ${resync} s, measured over ${seconds.toFixed(0)} s`,
-  `  reconcile period held   ${reconciles > 0 ? ((COUNT * seconds) / reconciles).toFixed(2) : '∞'} s per resource (${reconciles} reconciles; ${(reconciles / ticks).toFixed(0)} per tick for ${COUNT} resources)`,
-  `  Prometheus queries      ${((after.stats.queries - before.stats.queries) / ticks).toFixed(2)} per tick (${after.stats.queries - before.stats.queries} in ${ticks.toFixed(1)} ticks; the last named ${after.stats.apps_last} apps)`,
-  `  API writes              ${(totalWrites / seconds).toFixed(2)} /s (cluster-wide, by resource: ${writes.map(([k, n]) => `${k} ${(n / seconds).toFixed(2)}`).join(', ') || 'none'})`,
-  `  operator RSS            ${(sumOf(after.leader.text, 'process_resident_memory_bytes') / 2 ** 20).toFixed(0)} MiB at the end, ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`,
-  `  operator CPU            ${((delta('process_cpu_seconds_total') / seconds) * 100).toFixed(1)} % of one core`,
-];
-console.log(lines.join('\n'));
-if (!args.keep) {
-  progress(`deleting namespace ${NS}`);
-  await kubectl('delete', 'namespace', NS, '--wait=true', '--timeout=300s');
+  const seconds = (after.at - before.at) / 1000;
+  const delta = (name: string) => sumOf(after.leader.text, name) - sumOf(before.leader.text, name);
+  const reconciles = delta('latency_operator_reconciles_total');
+  const ticks = seconds / resync;
+  const writes = [...after.writes].map(([key, n]) => [key, n - (before.writes.get(key) ?? 0)] as const).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const totalWrites = writes.reduce((sum, [, n]) => sum + n, 0);
+  const lines = [
+    `./kit bench scale: ${COUNT} LatencyScalers in one namespace, resync every ${resync} s, measured over ${seconds.toFixed(0)} s`,
+    `  reconcile period held   ${reconciles > 0 ? ((COUNT * seconds) / reconciles).toFixed(2) : '∞'} s per resource (${reconciles} reconciles; ${(reconciles / ticks).toFixed(0)} per tick for ${COUNT} resources)`,
+    `  Prometheus queries      ${((after.stats.queries - before.stats.queries) / ticks).toFixed(2)} per tick (${after.stats.queries - before.stats.queries} in ${ticks.toFixed(1)} ticks; the last named ${after.stats.apps_last} apps)`,
+    `  API writes              ${(totalWrites / seconds).toFixed(2)} /s (cluster-wide, by resource: ${writes.map(([k, n]) => `${k} ${(n / seconds).toFixed(2)}`).join(', ') || 'none'})`,
+    `  operator RSS            ${(sumOf(after.leader.text, 'process_resident_memory_bytes') / 2 ** 20).toFixed(0)} MiB at the end, ${(peakRss / 2 ** 20).toFixed(0)} MiB peak`,
+    `  operator CPU            ${((delta('process_cpu_seconds_total') / seconds) * 100).toFixed(1)} % of one core`,
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  if (!args.keep) {
+    progress(`deleting namespace ${NS}`);
+    await kubectl('delete', 'namespace', NS, '--wait=true', '--timeout=300s');
+  }
 }
