@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOptions } from './args.ts';
+import { checkReach, parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOptions } from './args.ts';
 import { BEATS, THRESHOLD_MS, type Beat, type Ctx, type LoadStep, type ShellStep, type Step } from './beats.ts';
 import { durationsFromK6Csv, replicasNeeded, summarize, type Run, type Sample } from './metrics.ts';
 import { renderPlot } from './plot.ts';
@@ -124,6 +124,7 @@ async function runStep(runner: Runner, step: Step): Promise<void> {
   if ('load' in step) return runLoad(runner, step);
   const command = text(step.sh, ctx);
   if (step.hidden) {
+    if (step.note) say(dim(`  (${step.note})`));
     const result = await runShell(shell, command, false);
     if (result.code !== 0) throw new DemoError(`a preparation failed: ${command}\n${result.output}`);
     return;
@@ -350,6 +351,7 @@ async function main(): Promise<void> {
     return;
   }
   const beats = selectBeats(BEATS, options);
+  checkReach(beats, options);
   const onCluster = beats.some((beat) => beat.cluster);
   const env: NodeJS.ProcessEnv = { ...process.env, KIT_T0: String(Math.floor(Date.now() / 1000)) };
   let prelude = 'set -o pipefail';
