@@ -239,9 +239,11 @@ export const BEATS: Beat[] = [
     story: 'beat 9: the LatencyScaler lets operations sleep',
     cluster: true,
     scales: true,
-    // A LatencyScaler left by an earlier run would remember its last scale (cooldown), and an
-    // interrupted run may have left replicas that step 04's manifest (no `replicas`) would keep.
+    // A LatencyScaler left by an earlier run would remember its last scale (cooldown), and its
+    // Events (kept an hour) would mix with this run's; an interrupted run may have left replicas
+    // that step 04's manifest (no `replicas`) would keep.
     setup: 'kubectl -n hits delete latencyscalers --all --ignore-not-found >/dev/null 2>&1; ' +
+      'kubectl -n hits delete events --field-selector involvedObject.kind=LatencyScaler >/dev/null 2>&1; ' +
       'kubectl -n hits scale deploy/hits --replicas=1 >/dev/null 2>&1; true',
     steps: [
       { say: 'The app with its LatencyScaler, and the operator that reconciles it.', sh: (c) => `./kit up 04 ${c.on}` },
