@@ -91,7 +91,7 @@ const NO_OPERATOR = 'kubectl -n hits delete deploy/latency-operator --ignore-not
   'kubectl -n hits delete latencyscalers --all --ignore-not-found >/dev/null 2>&1; true';
 /** The old pod of a rollout is gone (steps 00-01 ignore SIGTERM: it takes the 30 s grace period). */
 const onePod = 'for i in $(seq 1 60); do [ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o name | wc -l)" = 1 ] && exit 0; sleep 1; done; exit 1';
-const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a shell as PID 1 ignores SIGTERM (the stop beat shows why)';
+const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a shell as PID 1 ignores SIGTERM, as the stop beat shows';
 /**
  * The app answers and is ready to count: step 00 has no /status (a 404, which counts no hit); from
  * step 01 on, /status says Redis is connected (the app starts before its Redis connection, and a
@@ -100,6 +100,16 @@ const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a she
 export const appReady = (url: string) =>
   `for i in $(seq 1 100); do curl -s -w ' %{http_code}' ${url}/status | grep -qE '"redis":"connected"| 404$' && exit 0; sleep 0.2; done; exit 1`;
 const hits = (url: string, n: number) => `for i in $(seq 1 ${n}); do curl -s -o /dev/null -w '%{http_code}\\n' ${url}/; done | sort | uniq -c`;
+/**
+ * Before a load: the Service reaches the new version only (the old pod of the last rollout is
+ * gone, and kube-proxy has caught up: a run started k6 as the old step 01 pod terminated and got
+ * 404s on /slow and 15 s of refused connections), and Prometheus scrapes it (a fresh Prometheus
+ * takes ~40 s, which the first load's timeline showed as "no data").
+ */
+const LOAD_READY_NOTE = 'waiting until only the new version answers, five /slow in a row, and Prometheus scrapes it';
+const loadReady = (c: Ctx) => `(${onePod}) && ` +
+  `(for i in $(seq 1 60); do [ "$(for j in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' ${c.app}/slow; done)" = '200 200 200 200 200 ' ] && exit 0; sleep 1; done; exit 1) && ` +
+  `(for i in $(seq 1 90); do curl -s ${c.prometheus}/api/v1/query --data-urlencode 'query=app:requests:rate_30s{namespace="hits",app="hits"}' | grep -q '"value"' && exit 0; sleep 1; done; exit 1)`;
 /** Waits until the app's container has restarted at least N times (kubelet backs off 10 s before the second). */
 const restartsReach = (n: number) =>
   `for i in $(seq 1 60); do [ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')" -ge ${n} ] 2>/dev/null && exit 0; sleep 1; done; exit 1`;
@@ -193,7 +203,7 @@ export const BEATS: Beat[] = [
       { hidden: true, sh: (c) => appReady(c.app) },
       { sh: (c) => hits(c.app, 300), expect: /^\s*300 200$/m },
       { sh: 'kubectl -n hits get pods -l app.kubernetes.io/name=hits', check: notRestarted },
-      { say: 'The 128th hit, the lucky visitor that killed 1.0.0, is now one log line:', sh: 'kubectl -n hits logs deploy/hits | grep lucky', expect: /lucky visitor, but no prizes to give/ },
+      { say: 'The lucky visitors are log lines now; the first, this replica\'s hit 128, killed 1.0.0 (visitor: the shared counter):', sh: 'kubectl -n hits logs deploy/hits | grep lucky', expect: /lucky visitor, but no prizes to give/ },
     ],
   },
   {
@@ -227,6 +237,7 @@ export const BEATS: Beat[] = [
       { say: 'Step 03 exports request_latency_seconds; Prometheus records its p95.', sh: (c) => `./kit up 03 ${c.on}` },
       { sh: 'kubectl -n hits scale deploy/hits --replicas=1 && kubectl -n hits rollout status deploy/hits --timeout=180s' },
       { forward: true },
+      { hidden: true, sh: loadReady, note: LOAD_READY_NOTE },
       { say: 'while true; do curl /slow; done - six times over: k6, 6 closed loops on one replica.', load: { vus: 6, seconds: 45, idleS: 0, p95: 'over' } },
       { say: 'The developer scales by hand...', sh: 'kubectl -n hits scale deploy/hits --replicas=3 && kubectl -n hits rollout status deploy/hits --timeout=180s' },
       { load: { vus: 6, seconds: 45, idleS: 0, p95: 'under' } },
@@ -248,6 +259,7 @@ export const BEATS: Beat[] = [
     steps: [
       { say: 'The app with its LatencyScaler, and the operator that reconciles it.', sh: (c) => `./kit up 04 ${c.on}` },
       { forward: true },
+      { hidden: true, sh: loadReady, note: LOAD_READY_NOTE },
       { sh: 'kubectl -n hits get latencyscaler hits' },
       { say: 'Rush hour on /slow, then normal traffic. Watch the replicas follow the p95.', load: { ...OPERATOR_LOAD, record: true } },
       { say: 'What the operator did, in its Events:', sh: 'kubectl -n hits get events --field-selector involvedObject.kind=LatencyScaler --sort-by=.lastTimestamp' },

@@ -280,6 +280,13 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     metrics: Record<string, { values: Record<string, number> }>;
   };
   const k6P95 = k6Summary.metrics.http_req_duration?.values['p(95)'] ?? NaN;
+  // Slow is the point; failed is not (refused connections, 404s: the load reached the wrong pods).
+  const failedRate = k6Summary.metrics.http_req_failed?.values.rate ?? NaN;
+  if (!(failedRate < 0.01)) {
+    const message = `k6: ${(failedRate * 100).toFixed(2)} % of the requests failed, expected under 1 %`;
+    if (options.auto) throw new DemoError(message);
+    say(yellow(`  (not as rehearsed: ${message})`));
+  }
   if (plan.p95) {
     const ok = plan.p95 === 'over' ? k6P95 > spec.thresholdMs : k6P95 < spec.thresholdMs;
     const message = `k6's p95 ${k6P95.toFixed(1)} ms, expected ${plan.p95} ${spec.thresholdMs} ms`;
@@ -301,7 +308,7 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     k6: {
       requests: k6Summary.metrics.http_reqs?.values.count ?? 0,
       p95Ms: Math.round(k6P95 * 10) / 10,
-      failedRate: k6Summary.metrics.http_req_failed?.values.rate ?? NaN,
+      failedRate,
     },
     at: new Date().toISOString(),
   };
