@@ -338,7 +338,9 @@ async function runBeat(runner: Runner, beat: Beat, index: number, total: number)
     const result = await runShell(runner.shell, text(beat.setup, runner.ctx), false);
     if (result.code !== 0) throw new DemoError(`setting up beat ${beat.id} failed:\n${result.output}`);
   }
+  const started = Date.now();
   for (const step of beat.steps) await runStep(runner, step);
+  say(dim(`   (${beat.id}: ${Math.round((Date.now() - started) / 1000)} s)`)); // for rehearsals: where the time goes
 }
 
 /** KUBECONFIG and the kubectl of the kit's local cluster (tooling/cluster/env.sh). */
