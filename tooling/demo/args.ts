@@ -29,7 +29,8 @@ The talk's live part, beat by beat: each command is shown, then run when you pre
   --only B1,B2      run only these beats
   --context NAME    your own cluster (kubectl context) instead of the kit's local one
   --app-url URL     the app as this machine reaches it (default: 127.0.0.1:30080 on the kit's
-                    cluster; with --context, a kubectl port-forward)
+                    cluster; with --context, a kubectl port-forward to one pod, so the beats
+                    scale-by-hand and operator need it: your ingress's address)
   --prometheus-url URL   likewise for Prometheus (default: 127.0.0.1:30090, or a port-forward)
   --port N          the Docker beats' port on 127.0.0.1 (default 8080)
   --out DIR         where the plot and summary.json go (default out/demo)
@@ -95,4 +96,18 @@ export function selectBeats(beats: readonly Beat[], options: Pick<DemoOptions, '
     return beats.slice(beats.findIndex((beat) => beat.id === options.from));
   }
   return [...beats];
+}
+
+/**
+ * On a cluster of your own without --app-url the demo reaches the app through a port-forward,
+ * which goes to one pod: the beats that add replicas under load would show nothing (and fail
+ * their checks), so they need an address that spreads the load, before anything runs.
+ */
+export function checkReach(beats: readonly Beat[], options: Pick<DemoOptions, 'context' | 'appUrl'>): void {
+  if (!options.context || options.appUrl) return;
+  const scaling = beats.filter((beat) => beat.scales).map((beat) => beat.id);
+  if (scaling.length === 0) return;
+  throw new UsageError(`--context ${options.context} without --app-url: ${scaling.join(' and ')} would load one pod through a port-forward, ` +
+    'so more replicas could not help. Give --app-url of an address that spreads the load (your ingress: k8s/ingress/README.md; ' +
+    'a NodePort), or leave those beats out (--only).');
 }

@@ -10,7 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOptions } from './args.ts';
+import { checkReach, parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOptions } from './args.ts';
 import { BEATS, THRESHOLD_MS, type Beat, type Ctx, type LoadStep, type ShellStep, type Step } from './beats.ts';
 import { durationsFromK6Csv, replicasNeeded, summarize, type Run, type Sample } from './metrics.ts';
 import { renderPlot } from './plot.ts';
@@ -124,6 +124,7 @@ async function runStep(runner: Runner, step: Step): Promise<void> {
   if ('load' in step) return runLoad(runner, step);
   const command = text(step.sh, ctx);
   if (step.hidden) {
+    if (step.note) say(dim(`  (${step.note})`));
     const result = await runShell(shell, command, false);
     if (result.code !== 0) throw new DemoError(`a preparation failed: ${command}\n${result.output}`);
     return;
@@ -279,6 +280,13 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     metrics: Record<string, { values: Record<string, number> }>;
   };
   const k6P95 = k6Summary.metrics.http_req_duration?.values['p(95)'] ?? NaN;
+  // Slow is the point; failed is not (refused connections, 404s: the load reached the wrong pods).
+  const failedRate = k6Summary.metrics.http_req_failed?.values.rate ?? NaN;
+  if (!(failedRate < 0.01)) {
+    const message = `k6: ${(failedRate * 100).toFixed(2)} % of the requests failed, expected under 1 %`;
+    if (options.auto) throw new DemoError(message);
+    say(yellow(`  (not as rehearsed: ${message})`));
+  }
   if (plan.p95) {
     const ok = plan.p95 === 'over' ? k6P95 > spec.thresholdMs : k6P95 < spec.thresholdMs;
     const message = `k6's p95 ${k6P95.toFixed(1)} ms, expected ${plan.p95} ${spec.thresholdMs} ms`;
@@ -300,7 +308,7 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     k6: {
       requests: k6Summary.metrics.http_reqs?.values.count ?? 0,
       p95Ms: Math.round(k6P95 * 10) / 10,
-      failedRate: k6Summary.metrics.http_req_failed?.values.rate ?? NaN,
+      failedRate,
     },
     at: new Date().toISOString(),
   };
@@ -330,7 +338,9 @@ async function runBeat(runner: Runner, beat: Beat, index: number, total: number)
     const result = await runShell(runner.shell, text(beat.setup, runner.ctx), false);
     if (result.code !== 0) throw new DemoError(`setting up beat ${beat.id} failed:\n${result.output}`);
   }
+  const started = Date.now();
   for (const step of beat.steps) await runStep(runner, step);
+  say(dim(`   (${beat.id}: ${Math.round((Date.now() - started) / 1000)} s)`)); // for rehearsals: where the time goes
 }
 
 /** KUBECONFIG and the kubectl of the kit's local cluster (tooling/cluster/env.sh). */
@@ -350,6 +360,7 @@ async function main(): Promise<void> {
     return;
   }
   const beats = selectBeats(BEATS, options);
+  checkReach(beats, options);
   const onCluster = beats.some((beat) => beat.cluster);
   const env: NodeJS.ProcessEnv = { ...process.env, KIT_T0: String(Math.floor(Date.now() / 1000)) };
   let prelude = 'set -o pipefail';

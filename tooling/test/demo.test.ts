@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { KIT_ROOT } from '@kit/testkit';
-import { parseDemoArgs, selectBeats, UsageError } from '../demo/args.ts';
-import { BEATS, realSeconds } from '../demo/beats.ts';
+import { checkReach, parseDemoArgs, selectBeats, UsageError } from '../demo/args.ts';
+import { BEATS, notRestarted, onlyStarting, podRows, realSeconds, restartedAtLeast } from '../demo/beats.ts';
 import { durationsFromK6Csv, holdsFrom, modelLatencyMs, replicasNeeded, scaleEvents, shareUnder, summarize, type Run, type Sample } from '../demo/metrics.ts';
 import { decisionOf, observe, timelineLine } from '../demo/status.ts';
 
@@ -167,6 +167,37 @@ describe('./kit demo options and beats', () => {
       const first = beat.steps[0];
       expect(first && 'sh' in first && typeof first.sh === 'function' ? first.sh({ port: 1, app: '', prometheus: '', on: '--cluster', out: '' }) : '').toMatch(/^\.\/kit up 0\d --cluster$/);
     }
+  });
+  test('--context without --app-url refuses the beats that scale (a port-forward reaches one pod), before anything runs', () => {
+    const all = selectBeats(BEATS, {});
+    expect(() => checkReach(all, { context: 'mine' })).toThrow('--context mine without --app-url: scale-by-hand and operator would load one pod');
+    expect(() => checkReach(selectBeats(BEATS, { from: 'operator' }), { context: 'mine' })).toThrow(UsageError);
+    expect(() => checkReach(all, { context: 'mine', appUrl: 'http://127.0.0.1:8000' })).not.toThrow();
+    expect(() => checkReach(selectBeats(BEATS, { only: ['restarts', 'logs'] }), { context: 'mine' })).not.toThrow();
+    expect(() => checkReach(all, {})).not.toThrow(); // the kit's cluster: its NodePort spreads the load
+  });
+  // What kubectl 1.3x prints (default columns), as the restarts and logs beats see it.
+  const crashing = [
+    'NAME                    READY   STATUS             RESTARTS      AGE',
+    'hits-6d9c7b8f4d-x2k9p   0/1     CrashLoopBackOff   2 (4s ago)    71s',
+  ].join('\n');
+  const healthy = [
+    'NAME                    READY   STATUS    RESTARTS   AGE',
+    'hits-5f7b9c6d8-q8wz4    1/1     Running   0          40s',
+  ].join('\n');
+  test('the RESTARTS column: rising is at least N on the one app pod; healthy is 1/1 Running 0', () => {
+    expect(podRows(crashing)).toEqual([{ name: 'hits-6d9c7b8f4d-x2k9p', ready: '0/1', status: 'CrashLoopBackOff', restarts: 2 }]);
+    expect(restartedAtLeast(1)(crashing)).toBeUndefined();
+    expect(restartedAtLeast(2)(crashing)).toBeUndefined();
+    expect(restartedAtLeast(3)(crashing)).toBe('RESTARTS is 2, expected at least 3');
+    expect(restartedAtLeast(1)(healthy)).toBe('RESTARTS is 0, expected at least 1');
+    expect(restartedAtLeast(1)(`${crashing}\nhits-6d9c7b8f4d-abcde   1/1     Terminating   0   2m`)).toBe('expected one app pod, got 2');
+    expect(notRestarted(healthy)).toBeUndefined();
+    expect(notRestarted(crashing)).toBe('expected one pod, 1/1 Running, 0 restarts');
+    expect(notRestarted(healthy.replace('1/1', '0/1'))).toBe('expected one pod, 1/1 Running, 0 restarts');
+    expect(notRestarted('No resources found in hits namespace.')).toBe('expected one pod, 1/1 Running, 0 restarts');
+    expect(onlyStarting('starting hits...\n')).toBeUndefined();
+    expect(onlyStarting('starting hits...\nhits 1.0.0 listening on port 8080\n')).toBe('expected only "starting hits..."');
   });
   test('bash time output', () => {
     expect(realSeconds('demo-app\n\nreal\t0m10.264s\nuser\t0m0.018s')).toBe(10.264);
