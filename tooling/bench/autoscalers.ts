@@ -24,6 +24,7 @@ import { parseArgs, promisify } from 'node:util';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { eventually } from '../testkit/eventually.ts';
 import { THRESHOLD_MS, median, timelineFigures, type Sample, type TimelineFigures } from './metrics.ts';
 import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
 
@@ -55,17 +56,6 @@ const MAX = Number(args.max);
 
 const kubectl = (...a: string[]) => kubectlRun(a);
 const kubectlStdin = (input: string, ...a: string[]) => kubectlRun(a, input);
-
-/** Polls `probe` every second until it returns something, or fails after `timeoutS`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutS: number): Promise<T> {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    const found = await probe().catch(() => undefined);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what}`);
-    await sleep(1000);
-  }
-}
 
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 
@@ -101,14 +91,13 @@ async function reset(): Promise<void> {
   await clearAutoscalers();
   await kubectl('-n', NS, 'scale', 'deploy/hits', '--replicas=1');
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/hits', '--timeout=180s');
-  await until('exactly one hits pod', async () => {
+  await eventually('exactly one hits pod', async () => {
     const names = (await kubectl('-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/name=hits', '-o', 'name')).trim().split('\n').filter(Boolean);
     return names.length === 1 ? true : undefined;
-  }, 120);
-  await until('no p95 sample from the run before', async () => {
-    const [sample] = await prometheus('/api/v1/query', { query: P95 });
-    return sample === undefined ? true : undefined;
-  }, 180);
+  }, 120_000);
+  // A Prometheus that does not answer for a moment is not an answer: asked again.
+  await eventually('no p95 sample from the run before',
+    () => prometheus('/api/v1/query', { query: P95 }).then(([sample]) => (sample === undefined ? true : undefined), () => undefined), 180_000);
 }
 
 // --- one run --------------------------------------------------------------------------------------
@@ -229,7 +218,7 @@ async function plot(timelines: Timeline[], file: string): Promise<void> {
 }
 
 // --- main -----------------------------------------------------------------------------------------
-await until('Prometheus at ' + args.prometheus, () => prometheus('/api/v1/query', { query: 'up' }).then(() => true), 30);
+await eventually(`Prometheus at ${args.prometheus}`, () => prometheus('/api/v1/query', { query: 'up' }).then(() => true, () => undefined), 30_000);
 if (autoscalers.includes('hpa')) await kubectl('wait', '--for=condition=Available', 'apiservice/v1beta1.external.metrics.k8s.io', '--timeout=60s');
 if (autoscalers.includes('operator')) await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=60s');
 progress(`${runs} run(s) × ${profiles.join('+')} × ${autoscalers.join(', ')}: about ${runs * profiles.length * autoscalers.length * 5} min (~5 min a run)`);

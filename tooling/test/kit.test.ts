@@ -139,6 +139,24 @@ describe('./kit test: the cluster suite runs one file at a time, and under CI=tr
       stderr: expect.stringContaining('KIT_CLUSTER=yes: use auto (the default), 0 or 1'),
     });
   });
+
+  test('a failed test is named in the last lines of the output, so a CI log cut to its tail still says what failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-reporter-'));
+    try {
+      writeFileSync(join(dir, 'sample.test.js'), "test('adds up', () => { expect(1 + 1).toBe(3); });\ntest('passes', () => {});\n");
+      const summary = join(dir, 'summary');
+      // A jest run of its own, with the kit's reporter, outside the kit's projects.
+      const failed = await execFileAsync(join(KIT_ROOT, 'node_modules/.bin/jest'), ['--config', JSON.stringify({ rootDir: dir, reporters: [`${KIT_ROOT}/tooling/testkit/summary-reporter.js`] })],
+        { cwd: dir, env: { ...process.env, KIT_SUMMARY_FILE: summary } }).then(() => undefined, (err: { code: number; stdout: string }) => err);
+      expect(failed?.code).toBe(1);
+      const lastLines = ['failed: sample.test.js › adds up: Error: expect(received).toBe(expected) // Object.is equality', 'tests: 1 passed, 1 failed, 0 skipped'];
+      expect(failed?.stdout.trim().split('\n').slice(-2)).toEqual(lastLines);
+      // What ./kit test sums at its end: the failure line, then the counts.
+      expect(readFileSync(summary, 'utf8')).toBe(`${lastLines[0]}\n1 1 0\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("tooling/debian-mirror.sh: debootstrap's archive from this machine's apt sources", () => {

@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import { eventually } from './eventually.js';
 
 export type { StartedNetwork, StartedTestContainer };
 export const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -100,14 +101,12 @@ const redisOn = new Map<string, StartedTestContainer>();
  * two polls 50 ms apart: the connection is up and its handshake (a few ms) is over.
  */
 async function waitForRedisClient(redis: StartedTestContainer, appIp: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let seen = 0; ; ) {
+  let seen = 0;
+  const listed = async () => {
     const { output } = await redis.exec(['redis-cli', 'client', 'list']);
-    const client = output.split('\n').find((line) => line.includes(`addr=${appIp}:`));
-    if (client && ++seen === 2) return;
-    if (Date.now() > deadline) throw new Error(`the app at ${appIp} did not connect to Redis within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return output.split('\n').some((line) => line.includes(`addr=${appIp}:`));
+  };
+  await eventually(`the app at ${appIp} to connect to Redis`, async () => ((await listed()) && ++seen === 2 ? true : undefined), timeoutMs, 50);
 }
 
 /** The app's URL on the host's loopback. */
@@ -180,17 +179,13 @@ export function jsonLogLines<T = { level: string; msg: string }>(logs: string): 
   return logs.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as T);
 }
 
-/** Waits (at most `timeoutMs`) for the container to exit and returns its exit code. */
+/** Waits (at most `timeoutMs`) for the container to exit and returns its exit code: `docker wait`. */
 export async function waitForExit(container: StartedTestContainer, timeoutMs = 10_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [running, code] = (await docker('inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', container.getId()))
-      .trim()
-      .split(' ');
-    if (running === 'false') return Number(code);
-    if (Date.now() > deadline) throw new Error(`container ${container.getId().slice(0, 12)} still running after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const id = container.getId().slice(0, 12);
+  const { stdout } = await execFileAsync('docker', ['wait', id], { timeout: timeoutMs }).catch((err: { killed?: boolean }) => {
+    throw err.killed ? new Error(`container ${id} still running after ${timeoutMs} ms`) : err;
+  });
+  return Number(stdout.trim());
 }
 
 /** Reads a key with redis-cli inside the Redis container. */

@@ -40,7 +40,9 @@ interface Event { reason: string; message: string; type: string; firstTimestamp:
 const status = async (name = 'hits') => (await kubectlJson<{ status?: Status }>('-n', NS, 'get', 'latencyscaler', name)).status ?? {};
 const conditionOf = async (type: string, name = 'hits') => (await status(name)).conditions?.find((c) => c.type === type);
 const replicas = async () => Number(await kubectl('-n', NS, 'get', 'deploy/hits', '-o', 'jsonpath={.spec.replicas}'));
-const p95Ms = async () => ((await promQuery(prometheus, P95).catch(() => []))[0]?.value ?? NaN) * 1000;
+// No sample is NaN (no traffic); a query that fails for a moment is asked again, not read as NaN.
+const p95Ms = async () =>
+  ((await eventually('Prometheus to answer', () => promQuery(prometheus, P95).catch(() => undefined), 10_000, 500))[0]?.value ?? NaN) * 1000;
 const events = async (reason: string) =>
   (await kubectlJson<{ items: Event[] }>('-n', NS, 'get', 'events', '--field-selector', `reason=${reason},involvedObject.kind=LatencyScaler`)).items
     .sort((a, b) => a.firstTimestamp.localeCompare(b.firstTimestamp));

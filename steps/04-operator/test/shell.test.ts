@@ -1,8 +1,10 @@
 /**
  * The operator's shell, its pure parts: the one batched Prometheus query and how its answer is
- * read, liveness that follows the worker, the work queue, and leader election's rules (against an
- * in-memory Lease store). The real API server and the real Prometheus: operator.cluster.test.ts.
+ * read, liveness that follows the worker, the work queue, leader election's rules (against an
+ * in-memory Lease store), and how an Event's create is tried again (against a stand-in create).
+ * The real API server and the real Prometheus: operator.cluster.test.ts.
  */
+import { createEvent, EVENT_TRIES } from '../operator/src/events.js';
 import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
@@ -104,4 +106,32 @@ test('leader election: one leader; the other takes over only after the lease dur
   await b.stop();
   expect(store.lease?.spec?.holderIdentity).toBeUndefined();
   expect(await a.tryOnce()).toBe(true);
+});
+
+test("an Event's create is tried again after a timeout, never recorded twice, and given up when refused", async () => {
+  const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code }); // client-node's ApiException's shape
+  const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+  /** A stand-in create that fails with ERRORS in turn, then succeeds; counts its calls. */
+  const creates = (...errors: unknown[]) => {
+    let calls = 0;
+    const create = async () => {
+      calls++;
+      if (errors.length > 0) throw errors.shift();
+    };
+    return { create, calls: () => calls };
+  };
+  const timedOut = creates(timeout); // the API server was slow once
+  expect(await createEvent(timedOut.create, EVENT_TRIES, 0)).toBeUndefined();
+  expect(timedOut.calls()).toBe(2);
+  const gotThrough = creates(timeout, apiError(409)); // the first try was stored, only its answer was lost
+  expect(await createEvent(gotThrough.create, EVENT_TRIES, 0)).toBeUndefined();
+  expect(gotThrough.calls()).toBe(2);
+  const refused = creates(apiError(403)); // RBAC says no: trying again cannot help
+  expect(await createEvent(refused.create, EVENT_TRIES, 0)).toMatchObject({ code: 403 });
+  expect(refused.calls()).toBe(1);
+  const throttled = creates(apiError(429), apiError(500), apiError(503), apiError(503));
+  expect(await createEvent(throttled.create, EVENT_TRIES, 0)).toMatchObject({ code: 503 });
+  expect(throttled.calls()).toBe(EVENT_TRIES); // then given up: an Event never blocks a reconcile for long
+  const taken = creates(apiError(409)); // the name is taken before any try of ours: not ours, say so
+  expect(await createEvent(taken.create, EVENT_TRIES, 0)).toMatchObject({ code: 409 });
 });

@@ -11,6 +11,7 @@
 import { ApiException, type AppsV1Api, type ConfigurationOptions, type CoreV1Api, type CustomObjectsApi, type ObjectCache, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Scale } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
+import { createEvent } from './events.js';
 import type { Logger } from './log.js';
 import { cacheIsNewer, conditionsFor, condition, GROUP, KIND, type LatencyScaler, mergeConditions, type Mode, PLURAL, type ScalerStatus, stamped, type Unstamped, VERSION, type Wanted, type Written } from './status.js';
 
@@ -56,22 +57,23 @@ export function createController(deps: Deps) {
   const scales = new Counter({ name: 'latency_operator_scales_total', help: 'Scale writes by direction', labelNames: ['direction'], registers: [deps.registry] });
   const latencyGauge = new Gauge({ name: 'latency_operator_observed_p95_ms', help: 'Last p95 read from Prometheus', labelNames: ['namespace', 'name'], registers: [deps.registry] });
 
+  /** Records an Event, tried again if the create fails (events.ts); a lost one is only logged. */
   async function event(scaler: LatencyScaler, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const time = now();
-    await core.createNamespacedEvent({
-      namespace: scaler.metadata.namespace,
-      body: {
-        metadata: { name: `${scaler.metadata.name}.${time.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`, namespace: scaler.metadata.namespace },
-        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: scaler.metadata.name, namespace: scaler.metadata.namespace, uid: scaler.metadata.uid },
-        reason,
-        message,
-        type,
-        source: { component: 'latency-operator' },
-        firstTimestamp: time,
-        lastTimestamp: time,
-        count: 1,
-      },
-    }, callOptions).catch((err: unknown) => log.warn({ err: errorText(err), reason }, 'could not record an event'));
+    const body = {
+      // One name for all the tries: a create that got through is not recorded twice.
+      metadata: { name: `${scaler.metadata.name}.${time.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`, namespace: scaler.metadata.namespace },
+      involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: scaler.metadata.name, namespace: scaler.metadata.namespace, uid: scaler.metadata.uid },
+      reason,
+      message,
+      type,
+      source: { component: 'latency-operator' },
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+    };
+    const err = await createEvent(() => core.createNamespacedEvent({ namespace: scaler.metadata.namespace, body }, callOptions));
+    if (err !== undefined) log.warn({ err: errorText(err), reason }, 'could not record an event');
   }
 
   // The last status this replica wrote, per key, until the informer's cache shows it (or a newer
