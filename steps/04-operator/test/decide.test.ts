@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { decide, DOWN_HEADROOM, maxOverWindow, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
-import { conditionsFor, mergeConditions, sameStatus } from '../operator/src/status.js';
+import { cacheIsNewer, conditionsFor, type LatencyScaler, mergeConditions, sameStatus, type ScalerStatus, stamped, type Unstamped } from '../operator/src/status.js';
 
 const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
 const now = new Date('2026-11-22T12:00:00Z');
@@ -175,4 +175,53 @@ test('status: MetricAvailable says why a sample is missing, and an unchanged sta
   const sorted = JSON.parse(JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()));
   expect(sameStatus(sorted, status)).toBe(true);
   expect(sameStatus({ ...status, currentReplicas: 3 }, status)).toBe(false);
+});
+
+test('status: no heartbeat; the same decision again writes nothing, any change is written with a newer time', () => {
+  const later = (s: number) => new Date(now.getTime() + s * 1000);
+  const holding: Unstamped = { observedGeneration: 1, currentReplicas: 2, desiredReplicas: 2, lastLatencyMs: 80, lastDecision: { reason: 'WithinTarget', message: 'p95 80 ms: 1 replicas would be too close to 100 ms' } };
+  const first = stamped(undefined, holding, now);
+  expect(first?.lastDecision).toEqual({ ...holding.lastDecision, time: '2026-11-22T12:00:00Z' });
+  expect(stamped(first, holding, later(5))).toBeUndefined();
+  expect(stamped(first, { ...holding, lastLatencyMs: 81 }, later(5))?.lastDecision?.time).toBe('2026-11-22T12:00:05Z');
+  expect(stamped(first, { ...holding, lastDecision: { ...holding.lastDecision, message: 'other' } }, later(5))?.lastDecision?.time).toBe('2026-11-22T12:00:05Z');
+  // A status without a time (an older operator's, or none) is always written.
+  expect(stamped({ currentReplicas: 2 }, { currentReplicas: 2, lastDecision: holding.lastDecision }, later(5))).toBeDefined();
+});
+
+test('property: over any run of decisions, a status is written exactly when it changed, and every write is newer', () => {
+  const decision = fc.record({
+    currentReplicas: fc.integer({ min: 1, max: 3 }),
+    lastLatencyMs: fc.integer({ min: 79, max: 81 }),
+    lastDecision: fc.record({ reason: fc.constantFrom('WithinTarget', 'ScaledUp'), message: fc.constantFrom('a', 'b') }),
+  });
+  fc.assert(fc.property(fc.array(decision, { minLength: 1, maxLength: 30 }), (run) => {
+    let status: ScalerStatus | undefined;
+    let before: Unstamped | undefined;
+    run.forEach((next, i) => {
+      const written = stamped(status, next, new Date(now.getTime() + i * 5000));
+      const changed = before === undefined || JSON.stringify(next) !== JSON.stringify(before);
+      expect(written !== undefined).toBe(changed);
+      if (written) {
+        expect((written.lastDecision?.time ?? '') > (status?.lastDecision?.time ?? '')).toBe(true);
+        status = written;
+      }
+      before = next;
+    });
+  }), { numRuns: 200 });
+});
+
+test('status: the informer\'s copy wins over our last write only once it shows it, or a later write by another leader', () => {
+  const at = (time: string, extra: ScalerStatus = {}): ScalerStatus => ({ ...extra, lastDecision: { reason: 'ScaledUp', message: 'x', time } });
+  const copy = (resourceVersion: string, status: ScalerStatus, uid = 'u1'): LatencyScaler =>
+    ({ metadata: { name: 'hits', namespace: 'hits', uid, resourceVersion }, spec: { ...spec, targetRef: { name: 'hits' } }, status });
+  // Two writes of ours in the same second: a status change, then the intent to scale (rv 12).
+  const ours = { uid: 'u1', resourceVersion: '12', status: at('2026-11-22T12:00:05Z', { lastScaleTime: '2026-11-22T12:00:05Z' }) };
+  expect(cacheIsNewer(copy('11', at('2026-11-22T12:00:05Z')), ours)).toBe(false); // stale, same time: >= took it
+  expect(cacheIsNewer(copy('9', at('2026-11-22T11:59:00Z')), ours)).toBe(false); // stale
+  expect(cacheIsNewer(copy('12', ours.status), ours)).toBe(true); // caught up
+  expect(cacheIsNewer(copy('20', at('2026-11-22T12:00:09Z')), ours)).toBe(true); // another leader wrote since
+  expect(cacheIsNewer(copy('13', ours.status), ours)).toBe(false); // a spec edit after ours: the same status either way
+  expect(cacheIsNewer(copy('3', at('2026-11-22T11:00:00Z'), 'u2'), ours)).toBe(true); // deleted and created again
+  expect(cacheIsNewer(copy('3', at('2026-11-22T11:00:00Z')), undefined)).toBe(true); // nothing written by us
 });

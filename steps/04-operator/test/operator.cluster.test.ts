@@ -88,7 +88,9 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
     ['watch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
     ['patch', 'latencyscalers.selfops.kube-selfops.dev', '--subresource=status', '-n', NS],
     ['update', 'deployments.apps', '--subresource=scale', '-n', NS],
-    ['get', 'deployments.apps', '-n', NS], // read-only: how many replicas are ready
+    ['get', 'deployments.apps', '-n', NS], // read-only: replicas, how many are ready
+    ['list', 'deployments.apps', '-n', NS], // the informer's cache of them
+    ['watch', 'deployments.apps', '-n', NS],
     ['create', 'events', '-n', NS],
     ['create', 'leases.coordination.k8s.io', '-n', NS],
     ['get', 'leases.coordination.k8s.io/latency-operator', '-n', NS],
@@ -101,6 +103,7 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
     ['patch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS], // the status only: not the spec
     ['create', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
     ['update', 'deployments.apps', '--subresource=scale', '-n', 'kube-system'], // its namespace only
+    ['list', 'deployments.apps', '-n', 'kube-system'],
     ['list', 'latencyscalers.selfops.kube-selfops.dev', '--all-namespaces'],
     ['list', 'nodes'],
     ['create', 'customresourcedefinitions.apiextensions.k8s.io'],

@@ -1,12 +1,12 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
- * the work queue; a resync tick asks Prometheus once for all of them and re-queues every one,
+ * the work queue, another keeps its Deployments (read, never a GET per reconcile); a resync tick asks Prometheus once for all of them and re-queues every one,
  * because latency changes make no Kubernetes events; one worker reconciles, and only on the
  * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
  * PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject, type V1Lease } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject, type KubernetesObject, type V1Deployment, type V1Lease } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController, errorText } from './controller.js';
@@ -45,11 +45,85 @@ const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 const callOptions = timeoutOptions(config.apiTimeoutMs);
+const apps = kc.makeApiClient(AppsV1Api);
+let stopping = false;
 
-const informer = makeInformer<LatencyScaler>(
-  kc,
+/**
+ * An informer on WHAT that keeps watching. client-node's informer stops for good on any error
+ * other than 410 Gone (which it handles by listing again): start it again, with a growing delay so
+ * a broken API server is not hammered; aborts are ours (stop() while re-watching) and need nothing.
+ * A watch can also stall without an error (no client timeout in client-node 1.x): open a new one
+ * every REWATCH_SECONDS. start() resolves once the first list is in the cache, however many
+ * attempts that takes: before that, a Deployment missing from it would be no news.
+ */
+function watched<T extends KubernetesObject>(what: string, path: string, list: () => Promise<KubernetesListObject<T>>) {
+  let listed = false;
+  const informer = makeInformer<T>(kc, path, async () => {
+    const items = await list();
+    listed = true; // the informer fills its cache from ITEMS before its start() resolves
+    return items;
+  });
+  let synced!: () => void;
+  const ready = new Promise<void>((resolve) => (synced = resolve));
+  const start = async (): Promise<void> => {
+    try {
+      await informer.start();
+    } catch (err) {
+      log.warn({ err: errorText(err) }, `could not start the watch on ${what}`);
+    }
+    if (listed) synced();
+  };
+  let failures = 0;
+  let lastError = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  informer.on('error', (err?: unknown) => {
+    if (stopping || (err as Error | undefined)?.name === 'AbortError') return;
+    if (Date.now() - lastError > 60_000) failures = 0;
+    lastError = Date.now();
+    const delay = Math.min(30_000, 1000 * 2 ** failures++);
+    log.warn({ err: errorText(err), retryInMs: delay }, `watch on ${what} failed: starting it again`);
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => void start(), delay);
+  });
+  informer.on('connect', () => log.debug(`watching ${what}`));
+  // With an old resourceVersion the API server answers 410 and the informer lists again. The
+  // pause lets the old watch's end (an abort) arrive while the informer is stopped: otherwise
+  // client-node would take it for a normal end and open a second watch next to the new one.
+  let rewatch: NodeJS.Timeout | undefined;
+  return {
+    informer,
+    async start(): Promise<void> {
+      rewatch = setInterval(() => {
+        void (async () => {
+          log.info(`re-opening the watch on ${what}`);
+          await informer.stop();
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          if (!stopping) await start();
+        })();
+      }, config.rewatchSeconds * 1000);
+      await start();
+      await ready;
+    },
+    async stop(): Promise<void> {
+      clearInterval(rewatch);
+      clearTimeout(restartTimer);
+      await informer.stop();
+    },
+  };
+}
+
+const scalers = watched<LatencyScaler>(
+  'LatencyScalers',
   `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
   async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }, callOptions)) as KubernetesListObject<LatencyScaler>,
+);
+const informer = scalers.informer;
+// The targets' replicas and readiness, read from a cache: two GETs per reconcile were 2,000 per
+// tick at 1,000 LatencyScalers, one at a time. No handlers: the resync tick reads it.
+const deployments = watched<V1Deployment>(
+  'Deployments',
+  `/apis/apps/v1/namespaces/${namespace}/deployments`,
+  () => apps.listNamespacedDeployment({ namespace }, callOptions),
 );
 
 // ONE Prometheus query per tick for every LatencyScaler of the namespace; a reconcile between two
@@ -65,10 +139,11 @@ async function metricFor(target: string): Promise<Metric> {
 }
 
 const controller = createController({
-  apps: kc.makeApiClient(AppsV1Api),
+  apps,
   core: kc.makeApiClient(CoreV1Api),
   custom,
   cache: informer,
+  deployments: deployments.informer,
   log,
   registry,
   metricFor,
@@ -110,46 +185,6 @@ informer.on('update', (scaler) => {
 });
 informer.on('delete', (scaler) => queue.add(keyOf(scaler)));
 
-// client-node's informer stops for good on any error other than 410 Gone (which it handles by
-// listing again): start it again, with a growing delay so a broken API server is not hammered.
-// Aborts are ours (stop() while re-watching) and need nothing.
-let stopping = false;
-let watchFailures = 0;
-let lastWatchError = 0;
-let restartTimer: NodeJS.Timeout | undefined;
-informer.on('error', (err?: unknown) => {
-  if (stopping || (err as Error | undefined)?.name === 'AbortError') return;
-  if (Date.now() - lastWatchError > 60_000) watchFailures = 0;
-  lastWatchError = Date.now();
-  const delay = Math.min(30_000, 1000 * 2 ** watchFailures++);
-  log.warn({ err: errorText(err), retryInMs: delay }, 'watch on LatencyScalers failed: starting it again');
-  clearTimeout(restartTimer);
-  restartTimer = setTimeout(() => void startInformer(), delay);
-});
-informer.on('connect', () => log.debug('watching LatencyScalers'));
-
-async function startInformer(): Promise<void> {
-  try {
-    await informer.start();
-  } catch (err) {
-    log.warn({ err: errorText(err) }, 'could not start the watch');
-  }
-}
-
-// A watch can also stall without an error (no client timeout in client-node 1.x): open a new one
-// now and then. With an old resourceVersion the API server answers 410 and the informer lists again.
-// The pause lets the old watch's end (an abort) arrive while the informer is stopped: otherwise
-// client-node would take it for a normal end and open a second watch next to the new one.
-const rewatch = setInterval(() => {
-  void (async () => {
-    log.info('re-opening the watch on LatencyScalers');
-    await informer.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    if (!stopping) await startInformer();
-elector.start();
-  })();
-}, config.rewatchSeconds * 1000);
-
 // The resync tick: on the leader, one Prometheus query, then every LatencyScaler is reconciled.
 const resync = setInterval(() => {
   health.tick();
@@ -188,8 +223,10 @@ server.listen(config.port, () => log.info({ namespace, port: config.port, resync
 // Before the first await: as PID 1, node would otherwise ignore a SIGTERM that comes early.
 process.on('SIGTERM', (signal) => void shutdown(signal));
 process.on('SIGINT', (signal) => void shutdown(signal));
-await startInformer();
-elector.start();
+// Lead (and so reconcile) only once both caches are filled: a Deployment not listed yet would
+// be reported missing (TargetNotFound).
+await Promise.all([scalers.start(), deployments.start()]);
+if (!stopping) elector.start();
 
 /** SIGTERM: stop watching and ticking, let the reconcile in progress finish, exit 0. */
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
@@ -197,10 +234,8 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down');
   clearInterval(resync);
-  clearInterval(rewatch);
-  clearTimeout(restartTimer);
   queue.close();
-  await informer.stop();
+  await Promise.all([scalers.stop(), deployments.stop()]);
   const deadline = setTimeout(() => {
     log.warn('reconcile still running after 5 s: exiting anyway');
     process.exit(1);

@@ -2,7 +2,7 @@
  * The LatencyScaler resource as TypeScript types, and the status the operator writes, computed
  * by pure functions from the decision (so "write status only when it changed" is a comparison).
  */
-import type { Decision, Metric, Recommendation, ScalerSpec } from './decide.js';
+import { type Decision, type Metric, type Recommendation, rfc3339, type ScalerSpec } from './decide.js';
 
 export const GROUP = 'selfops.kube-selfops.dev';
 export const VERSION = 'v1alpha1';
@@ -29,9 +29,13 @@ export interface ScalerStatus {
   lastLatencyMs?: number;
   /** The scale-down window's recommendations (decide.ts): a restart keeps its memory. */
   recommendations?: Recommendation[];
+  /** time: when the status last changed (not when the last reconcile ran: no heartbeat). */
   lastDecision?: { reason: string; message: string; time: string };
   conditions?: Condition[];
 }
+
+/** A status as a reconcile computes it: its lastDecision without a time (stamped() sets it). */
+export type Unstamped = Omit<ScalerStatus, 'lastDecision'> & { lastDecision: { reason: string; message: string } };
 
 export interface LatencyScaler {
   apiVersion?: string;
@@ -85,6 +89,34 @@ export function mergeConditions(previous: Condition[] | undefined, wanted: Array
 /** The condition of TYPE, if any. */
 export function condition(status: ScalerStatus | undefined, type: Condition['type']): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
+}
+
+/**
+ * The status to write, or undefined when NEXT changes nothing in PREVIOUS. No heartbeat: a
+ * reconcile that decides the same again writes nothing (1,000 resources every 5 s would otherwise
+ * be 200 PATCHes a second). A change is stamped with NOW, so every write carries a newer time.
+ */
+export function stamped(previous: ScalerStatus | undefined, next: Unstamped, now: Date): ScalerStatus | undefined {
+  const time = previous?.lastDecision?.time;
+  if (time !== undefined && sameStatus(previous, { ...next, lastDecision: { reason: next.lastDecision.reason, message: next.lastDecision.message, time } })) return undefined;
+  return { ...next, lastDecision: { ...next.lastDecision, time: rfc3339(now) } };
+}
+
+/** What this replica last wrote to a LatencyScaler's status, and the resourceVersion the PATCH returned. */
+export interface Written { uid?: string; resourceVersion?: string; status: ScalerStatus }
+
+/**
+ * Which status a reconcile starts from: the informer's copy or OURS, the last one this replica
+ * wrote. The cache lags our own write by a moment, and a stale lastScaleTime must never allow a
+ * second scale. The cache wins once it shows our write (the same resourceVersion) or a later
+ * write by another leader (a strictly newer lastDecision.time: every write stamps its time);
+ * otherwise ours. A spec edit after our write has another resourceVersion and our time: ours,
+ * whose status is the same.
+ */
+export function cacheIsNewer(cached: LatencyScaler, ours: Written | undefined): boolean {
+  if (!ours || ours.uid !== cached.metadata.uid) return true; // none, or a new object of that name
+  if (ours.resourceVersion !== undefined && cached.metadata.resourceVersion === ours.resourceVersion) return true;
+  return (cached.status?.lastDecision?.time ?? '') > (ours.status.lastDecision?.time ?? '');
 }
 
 /** Deep equality of two statuses, whatever their key order (the API server sorts keys). */
