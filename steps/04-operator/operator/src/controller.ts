@@ -12,6 +12,7 @@ import { ApiException, type AppsV1Api, type ConfigurationOptions, type CoreV1Api
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
 import { createEvent } from './events.js';
+import { errorText } from './kube.js';
 import type { Logger } from './log.js';
 import { cacheIsNewer, conditionsFor, condition, GROUP, KIND, type LatencyScaler, mergeConditions, type Mode, PLURAL, type ScalerStatus, stamped, type Unstamped, VERSION, type Wanted, type Written } from './status.js';
 
@@ -222,14 +223,4 @@ export function createController(deps: Deps) {
   }
 
   return { reconcile };
-}
-
-/** An error in one line: the API server's message when there is one. */
-export function errorText(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
-    const message = /"message":"((?:[^"\\]|\\.)*)"/.exec(body)?.[1];
-    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }

@@ -3,7 +3,7 @@
  * but each call accepts options with middleware, and the request it sends carries an AbortSignal:
  * one middleware gives each request its own deadline.
  */
-import { type ConfigurationOptions, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+import { ApiException, type ConfigurationOptions, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
 
 /** Call options that abort the request after MS milliseconds (a TimeoutError: the queue retries). */
 export function timeoutOptions(ms: number): ConfigurationOptions {
@@ -15,4 +15,14 @@ export function timeoutOptions(ms: number): ConfigurationOptions {
     post: (response) => new Observable(Promise.resolve(response)),
   };
   return { middleware: [deadline], middlewareMergeStrategy: 'append' };
+}
+
+/** An error in one line: the API server's message when there is one. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
+    const message = /"message":"((?:[^"\\]|\\.)*)"/.exec(body)?.[1];
+    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

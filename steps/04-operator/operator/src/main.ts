@@ -1,23 +1,25 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
- * the work queue, another keeps its Deployments (read, never a GET per reconcile); a resync tick asks Prometheus once for all of them and re-queues every one,
+ * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
+ * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
  * because latency changes make no Kubernetes events; one worker reconciles, and only on the
  * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
  * PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject, type KubernetesObject, type V1Deployment, type V1Lease } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type V1Deployment, type V1Lease } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
-import { createController, errorText } from './controller.js';
+import { createController } from './controller.js';
 import type { Metric } from './decide.js';
 import { Health } from './health.js';
-import { timeoutOptions } from './kube.js';
+import { errorText, timeoutOptions } from './kube.js';
 import { LeaderElector, type LeaseApi } from './lease.js';
 import { createLogger } from './log.js';
 import { queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
 import { GROUP, type LatencyScaler, PLURAL, VERSION } from './status.js';
+import { watched } from './watch.js';
 
 const log = createLogger();
 
@@ -48,71 +50,9 @@ const callOptions = timeoutOptions(config.apiTimeoutMs);
 const apps = kc.makeApiClient(AppsV1Api);
 let stopping = false;
 
-/**
- * An informer on WHAT that keeps watching. client-node's informer stops for good on any error
- * other than 410 Gone (which it handles by listing again): start it again, with a growing delay so
- * a broken API server is not hammered; aborts are ours (stop() while re-watching) and need nothing.
- * A watch can also stall without an error (no client timeout in client-node 1.x): open a new one
- * every REWATCH_SECONDS. start() resolves once the first list is in the cache, however many
- * attempts that takes: before that, a Deployment missing from it would be no news.
- */
-function watched<T extends KubernetesObject>(what: string, path: string, list: () => Promise<KubernetesListObject<T>>) {
-  let listed = false;
-  const informer = makeInformer<T>(kc, path, async () => {
-    const items = await list();
-    listed = true; // the informer fills its cache from ITEMS before its start() resolves
-    return items;
-  });
-  let synced!: () => void;
-  const ready = new Promise<void>((resolve) => (synced = resolve));
-  const start = async (): Promise<void> => {
-    try {
-      await informer.start();
-    } catch (err) {
-      log.warn({ err: errorText(err) }, `could not start the watch on ${what}`);
-    }
-    if (listed) synced();
-  };
-  let failures = 0;
-  let lastError = 0;
-  let restartTimer: NodeJS.Timeout | undefined;
-  informer.on('error', (err?: unknown) => {
-    if (stopping || (err as Error | undefined)?.name === 'AbortError') return;
-    if (Date.now() - lastError > 60_000) failures = 0;
-    lastError = Date.now();
-    const delay = Math.min(30_000, 1000 * 2 ** failures++);
-    log.warn({ err: errorText(err), retryInMs: delay }, `watch on ${what} failed: starting it again`);
-    clearTimeout(restartTimer);
-    restartTimer = setTimeout(() => void start(), delay);
-  });
-  informer.on('connect', () => log.debug(`watching ${what}`));
-  // With an old resourceVersion the API server answers 410 and the informer lists again. The
-  // pause lets the old watch's end (an abort) arrive while the informer is stopped: otherwise
-  // client-node would take it for a normal end and open a second watch next to the new one.
-  let rewatch: NodeJS.Timeout | undefined;
-  return {
-    informer,
-    async start(): Promise<void> {
-      rewatch = setInterval(() => {
-        void (async () => {
-          log.info(`re-opening the watch on ${what}`);
-          await informer.stop();
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-          if (!stopping) await start();
-        })();
-      }, config.rewatchSeconds * 1000);
-      await start();
-      await ready;
-    },
-    async stop(): Promise<void> {
-      clearInterval(rewatch);
-      clearTimeout(restartTimer);
-      await informer.stop();
-    },
-  };
-}
-
+const watching = { kc, log, rewatchSeconds: config.rewatchSeconds };
 const scalers = watched<LatencyScaler>(
+  watching,
   'LatencyScalers',
   `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
   async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }, callOptions)) as KubernetesListObject<LatencyScaler>,
@@ -121,6 +61,7 @@ const informer = scalers.informer;
 // The targets' replicas and readiness, read from a cache: two GETs per reconcile were 2,000 per
 // tick at 1,000 LatencyScalers, one at a time. No handlers: the resync tick reads it.
 const deployments = watched<V1Deployment>(
+  watching,
   'Deployments',
   `/apis/apps/v1/namespaces/${namespace}/deployments`,
   () => apps.listNamespacedDeployment({ namespace }, callOptions),
