@@ -85,11 +85,11 @@ afterAll(async () => {
 
 test('the operator\'s ServiceAccount can do what its Role lists, and nothing else', async () => {
   const allowed = [
+    ['list', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS], // the informer's cache
     ['watch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
     ['patch', 'latencyscalers.selfops.kube-selfops.dev', '--subresource=status', '-n', NS],
     ['update', 'deployments.apps', '--subresource=scale', '-n', NS],
-    ['get', 'deployments.apps', '-n', NS], // read-only: replicas, how many are ready
-    ['list', 'deployments.apps', '-n', NS], // the informer's cache of them
+    ['list', 'deployments.apps', '-n', NS], // read-only, the informer's cache: replicas, how many are ready
     ['watch', 'deployments.apps', '-n', NS],
     ['create', 'events', '-n', NS],
     ['create', 'leases.coordination.k8s.io', '-n', NS],
@@ -100,6 +100,10 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
     ['delete', 'pods', '-n', NS],
     ['get', 'secrets', '-n', NS],
     ['update', 'deployments.apps', '-n', NS], // the scale only: not the image, env, ...
+    ['get', 'deployments.apps', '-n', NS], // no GET per reconcile: the cache is read
+    ['patch', 'deployments.apps', '--subresource=scale', '-n', NS], // only the update it makes
+    ['update', 'latencyscalers.selfops.kube-selfops.dev', '--subresource=status', '-n', NS], // a merge patch, nothing else
+    ['patch', 'events', '-n', NS],
     ['patch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS], // the status only: not the spec
     ['create', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
     ['update', 'deployments.apps', '--subresource=scale', '-n', 'kube-system'], // its namespace only
