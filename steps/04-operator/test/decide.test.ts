@@ -4,7 +4,7 @@
  * cluster suite (operator.cluster.test.ts) proves the same rules on a real cluster under real load.
  */
 import fc from 'fast-check';
-import { decide, DOWN_HEADROOM, maxOverWindow, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
+import { decide, DOWN_HEADROOM, maxOverWindow, MIN_REQUESTS, WINDOW_S, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
 import { cacheIsNewer, conditionsFor, type LatencyScaler, mergeConditions, sameStatus, type ScalerStatus, stamped, type Unstamped } from '../operator/src/status.js';
 
 const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
@@ -26,6 +26,7 @@ const table: Array<[string, number, Metric, Recommendation[], Date | undefined, 
   ['p95 10x over at 2: capped at x2', 2, ms(1000), [], undefined, 4, 'ScaledUp', false],
   ['p95 3x over at 4: never past max', 4, ms(300), [], undefined, 5, 'ScaledUp', true],
   ['slow, in cooldown: hold', 2, ms(150), [], ago(10), 2, 'InCooldown', false],
+  ['p95 over from too few requests (the window\'s tail after the load): hold', 3, { kind: 'value', ms: 117, rps: 5 }, allowed(3), ago(600), 3, 'WithinTarget', false],
   ['slow at max: hold, limited by max', 5, ms(300), [], undefined, 5, 'AtMaxReplicas', true],
   ['exactly the threshold: hold', 2, ms(100), allowed(2), undefined, 2, 'WithinTarget', false],
   ['one less would leave < 20 % headroom: hold', 3, ms(60), allowed(3), undefined, 3, 'WithinTarget', false],
@@ -117,6 +118,15 @@ test('property: a step up is at most x2, a step down exactly one replica (inside
     const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
     const { desired } = decide(s, current, metric, history, last, now);
     return desired <= 2 * current && desired >= current - 1;
+  }));
+});
+
+test('property: never up on a p95 of fewer than MIN_REQUESTS requests in the window, however slow', () => {
+  const thin = fc.record({ kind: fc.constant('value' as const), ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
+    rps: fc.double({ min: 0.001, max: (MIN_REQUESTS - 0.001) / WINDOW_S, noNaN: true }) });
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), thin, histories, lastScales, (s, r, metric, history, last) => {
+    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    return decide(s, current, metric, history, last, now).desired <= current;
   }));
 });
 
