@@ -41,10 +41,11 @@ describe('version 1.0 crashes', () => {
 
     expect(failure).toBeDefined(); // a request got no answer: the app was gone
     expect(statuses.every((status) => status === 200)).toBe(true);
-    // The prize draw runs in the background, so the crash races with the lucky request's answer
-    // and with the next request: the process dies at the lucky hit, give or take one.
-    expect(statuses.length).toBeGreaterThanOrEqual(luckyHit - 1);
-    expect(statuses.length).toBeLessThanOrEqual(luckyHit);
+    // The lucky visitor gets its page: it is sent before the prize draw starts. The draw runs in
+    // the background, and Redis may answer it in the same read as the next visitor's INCR, so that
+    // one visitor may still get a page before the process dies; nobody after.
+    expect(statuses.length).toBeGreaterThanOrEqual(luckyHit);
+    expect(statuses.length).toBeLessThanOrEqual(luckyHit + 1);
     expect(Number(await redisGet(redis, 'hits'))).toBeGreaterThanOrEqual(luckyHit);
     expect(Number(await redisGet(redis, 'hits'))).toBeLessThanOrEqual(luckyHit + 1);
     expect(await waitForExit(app)).toBe(1);
