@@ -22,8 +22,8 @@ const allowed = (r: number) => [rec(70, r - 1), rec(30, r - 1)];
 const table: Array<[string, number, Metric, Recommendation[], Date | undefined, number, Reason, boolean]> = [
   ['p95 just over: at least one more', 1, ms(101), [], undefined, 2, 'ScaledUp', false],
   ['p95 1.5x over at 2: proportional, 2 -> 3', 2, ms(150), [], undefined, 3, 'ScaledUp', false],
-  ['p95 2.4x over at 1: capped at x2', 1, ms(240), [], undefined, 2, 'ScaledUp', false],
-  ['p95 10x over at 2: capped at x2', 2, ms(1000), [], undefined, 4, 'ScaledUp', false],
+  ['p95 2.4x over at 1: proportional, 1 -> 3 in one step', 1, ms(240), [], undefined, 3, 'ScaledUp', false],
+  ['p95 3x over at 1: capped at +4, not past max', 1, ms(1000), [], undefined, 5, 'ScaledUp', true],
   ['p95 3x over at 4: never past max', 4, ms(300), [], undefined, 5, 'ScaledUp', true],
   ['slow, in cooldown: hold', 2, ms(150), [], ago(10), 2, 'InCooldown', false],
   ['p95 over from too few requests (the window\'s tail after the load): hold', 3, { kind: 'value', ms: 117, rps: 5 }, allowed(3), ago(600), 3, 'WithinTarget', false],
@@ -52,6 +52,16 @@ test.each(table)('%s', (_, current, metric, history, lastScale, desired, reason,
   expect(decision.message).not.toBe('');
 });
 
+test('a step up is capped at x2 or +4 replicas, whichever is more (the HPA\'s default policy)', () => {
+  const roomy = { ...spec, maxReplicas: 50 };
+  const step = (current: number, p95: number) => decide(roomy, current, ms(p95), [], undefined, now).desired;
+  expect(step(1, 1000)).toBe(5); // +4 is more than x2
+  expect(step(2, 1000)).toBe(6);
+  expect(step(4, 1000)).toBe(8); // the same
+  expect(step(6, 1000)).toBe(12); // x2 is more than +4
+  expect(step(6, 150)).toBe(9); // under the cap: proportional
+});
+
 test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
   expect(decide(spec, 1, ms(200), [], ago(44.999), now).reason).toBe('InCooldown');
   expect(decide(spec, 1, ms(200), [], ago(45), now).reason).toBe('ScaledUp');
@@ -68,8 +78,9 @@ test('recommendations: this one is added; older than the window dropped but the 
   expect(cut.reason).toBe('ScaleDownStabilized');
 });
 
-test('what one sample wants: p95/threshold times the replicas (at least +1, at most x2, at most max); with headroom below; min with no traffic; nothing without a number', () => {
-  expect([101, 150, 240, 1000].map((p) => wantedReplicas(spec, 2, ms(p)))).toEqual([3, 3, 4, 4]);
+test('what one sample wants: p95/threshold times the replicas (at least +1, at most x2 or +4, at most max); with headroom below; min with no traffic; nothing without a number', () => {
+  expect([101, 150, 240, 1000].map((p) => wantedReplicas({ ...spec, maxReplicas: 50 }, 2, ms(p)))).toEqual([3, 3, 5, 6]);
+  expect([240, 1000].map((p) => wantedReplicas(spec, 2, ms(p)))).toEqual([5, 5]);
   expect(wantedReplicas(spec, 4, ms(300))).toBe(5);
   // Under the threshold: the fewest whose predicted p95 (p x R / R') stays under 80 ms, never more than now.
   expect([100, 60, 50, 10].map((p) => wantedReplicas(spec, 3, ms(p)))).toEqual([3, 3, 2, 1]);
@@ -112,12 +123,12 @@ test('property: never down (nor up) on "unavailable" or "no series" inside [min,
   }));
 });
 
-// x2 as a literal, not MAX_STEP_FACTOR: the README and the deck promise x2, and the README lists this name.
-test('property: a step up is at most x2, a step down exactly one replica (inside [min, max])', () => {
+// x2 and +4 as literals, not the constants: the README and the deck promise them, and the README lists this name.
+test('property: a step up is at most x2 or +4, a step down exactly one replica (inside [min, max])', () => {
   fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), metrics, histories, lastScales, (s, r, metric, history, last) => {
     const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
     const { desired } = decide(s, current, metric, history, last, now);
-    return desired <= 2 * current && desired >= current - 1;
+    return desired <= Math.max(2 * current, current + 4) && desired >= current - 1;
   }));
 });
 

@@ -37,7 +37,7 @@ export interface Recommendation {
 }
 
 export type Reason =
-  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2
+  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4
   | 'ScaledDown' // a whole window of recommendations allowed one replica less
   | 'BelowMinReplicas' // fewer replicas than minReplicas: brought up to it
   | 'AboveMaxReplicas' // more replicas than maxReplicas: brought down to it
@@ -63,8 +63,13 @@ export interface Decision {
   recommendations: Recommendation[];
 }
 
-/** At most this many times the current replicas in one step: a wild p95 cannot ask for 30 pods. */
+/**
+ * One step up adds at most x2 or +4 replicas, whichever is more: the HPA's default scale-up policy
+ * (+100 % or +4 pods). +4 lets one replica facing 4x its capacity catch up in one step, not three
+ * cooldowns (measured: load/benchmarks); a wild p95 still cannot ask for 30 pods.
+ */
 export const MAX_STEP_FACTOR = 2;
+export const MAX_STEP_PODS = 4;
 /**
  * One replica less only if the p95 it predicts stays under this share of the threshold. p95 grows
  * as 1/replicas under a fixed load (README: the capacity model), so R replicas at p95 p give
@@ -91,7 +96,7 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric,
   // No number is not 0 ms: hold. (No traffic is a number, a rate of 0: it wants minReplicas.)
   if (metric.kind === 'unavailable') return hold('MetricUnavailable');
   if (metric.kind === 'no-series') return hold('NoSeries');
-  // Up: in one step to what p95/threshold wants (at least +1, at most x2, never past max).
+  // Up: in one step to what p95/threshold wants (at least +1, at most x2 or +4, never past max).
   if (wanted > current) return cooling ? hold('InCooldown') : to(wanted, 'ScaledUp');
   if (isSlow(spec, metric)) return hold('AtMaxReplicas');
   // Down: one replica, and only if the whole window wanted fewer (highest: its max).
@@ -111,7 +116,8 @@ export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric
   // p95 falls as 1/replicas under a fixed load: R x p95/t replicas bring it back to t.
   if (isSlow(spec, metric)) {
     const proportional = Math.ceil(current * metric.ms / t);
-    return Math.min(max, MAX_STEP_FACTOR * current, Math.max(current + 1, proportional));
+    const cap = Math.max(MAX_STEP_FACTOR * current, current + MAX_STEP_PODS);
+    return Math.min(max, cap, Math.max(current + 1, proportional));
   }
   // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never more than now.
   const fewest = Math.ceil(current * metric.ms / (t * DOWN_HEADROOM));
