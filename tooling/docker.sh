@@ -17,8 +17,9 @@ if ! docker info >/dev/null 2>&1; then
     systemctl start docker
   else
     progress "starting dockerd in the background (log: $KIT_CACHE/dockerd.log)"
-    # setsid: the engine must outlive the shell that started it.
-    setsid dockerd >"$KIT_CACHE/dockerd.log" 2>&1 < /dev/null &
+    # setsid: the engine must outlive the shell that started it. It keeps none of the shell's
+    # other descriptors either: a caller's `flock` would otherwise be held as long as dockerd runs.
+    setsid dockerd >"$KIT_CACHE/dockerd.log" 2>&1 < /dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   fi
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || die "dockerd did not start within 30 s; see $KIT_CACHE/dockerd.log"

@@ -25,7 +25,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { eventually } from '../testkit/eventually.ts';
-import { THRESHOLD_MS, median, timelineFigures, type Sample, type TimelineFigures } from './metrics.ts';
+import { THRESHOLD_MS, medianTable, timelineFigures, type BenchRun, type Sample } from './metrics.ts';
 import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
 
 const execFileAsync = promisify(execFile);
@@ -110,7 +110,7 @@ async function reset(): Promise<void> {
 
 // --- one run --------------------------------------------------------------------------------------
 interface K6Figures { share_under_100ms: number; failed: number; requests: number; dropped: number; p95Ms: number }
-interface Run extends TimelineFigures { autoscaler: Autoscaler; run: number; profile: Profile; share_under_100ms: number; failed: number }
+type Run = BenchRun & { autoscaler: Autoscaler; profile: Profile };
 interface Timeline { autoscaler: Autoscaler; run: number; profile: Profile; start: string; samples: Array<Sample & { ready: number }>; k6: K6Figures }
 
 async function runK6(profile: Profile): Promise<K6Figures> {
@@ -167,23 +167,6 @@ async function oneRun(autoscaler: Autoscaler, run: number, profile: Profile): Pr
 // --- output ---------------------------------------------------------------------------------------
 function figures(t: Timeline): Run {
   return { autoscaler: t.autoscaler, run: t.run, profile: t.profile, share_under_100ms: Number(t.k6.share_under_100ms.toFixed(4)), ...timelineFigures(t.samples), failed: t.k6.failed };
-}
-
-function table(all: Run[]): string {
-  const fmt = (v: number | null, digits = 0) => (v === null ? 'never' : v.toFixed(digits));
-  const rows = [['profile', 'autoscaler', 'runs', '≤100ms', 'recovery s', 'breach→scale s', 'replica·s', 'changes', 'flaps', 'failed']];
-  for (const profile of profiles) {
-    for (const autoscaler of autoscalers) {
-      const mine = all.filter((r) => r.profile === profile && r.autoscaler === autoscaler);
-      if (!mine.length) continue;
-      const m = (pick: (r: Run) => number | null) => median(mine.map(pick));
-      rows.push([profile, autoscaler, String(mine.length), `${fmt(m((r) => r.share_under_100ms * 100), 1)} %`, fmt(m((r) => r.recovery_s)),
-        mine.every((r) => r.breach_to_scale_s === null) ? '-' : fmt(m((r) => r.breach_to_scale_s)), fmt(m((r) => r.replica_seconds)),
-        fmt(m((r) => r.scale_changes)), fmt(m((r) => r.flaps)), fmt(m((r) => r.failed))]);
-    }
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
 /** One panel per autoscaler (a row per profile): replicas and p95 of its first run, the threshold drawn. */
@@ -246,4 +229,4 @@ await mkdir(args.out, { recursive: true });
 await writeFile(join(args.out, 'autoscalers.json'), JSON.stringify({ runs: all }, null, 2) + '\n');
 await writeFile(join(args.out, 'autoscalers-timelines.json'), JSON.stringify({ timelines }) + '\n');
 await plot(timelines, join(args.out, 'autoscalers.png'));
-console.log(`\n${table(all)}\n\nmedians over runs; wrote ${join(args.out, 'autoscalers.json')}, autoscalers-timelines.json and autoscalers.png`);
+console.log(`\n${medianTable(all, profiles, autoscalers)}\n\nmedians over runs; wrote ${join(args.out, 'autoscalers.json')}, autoscalers-timelines.json and autoscalers.png`);

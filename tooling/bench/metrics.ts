@@ -130,3 +130,34 @@ export function median(values: Array<number | null>): number | null {
   const [a, b] = [sorted[mid - 1]!, sorted[mid]!];
   return a === null || b === null ? null : (a + b) / 2;
 }
+
+/** One run's figures, as load/benchmarks/autoscalers.json keeps them. */
+export interface BenchRun extends TimelineFigures {
+  autoscaler: string;
+  run: number;
+  profile: string;
+  share_under_100ms: number;
+  failed: number;
+}
+
+/**
+ * The table `./kit bench autoscalers` prints: the medians over the runs of each profile and
+ * autoscaler, in the order given. The step 04 README quotes it, and a test rebuilds it from the
+ * committed JSON, so the README's figures are the command's.
+ */
+export function medianTable(all: BenchRun[], profiles: readonly string[], autoscalers: readonly string[]): string {
+  const fmt = (v: number | null, digits = 0) => (v === null ? 'never' : v.toFixed(digits));
+  const rows = [['profile', 'autoscaler', 'runs', '≤100ms', 'recovery s', 'breach→scale s', 'replica·s', 'changes', 'flaps', 'failed']];
+  for (const profile of profiles) {
+    for (const autoscaler of autoscalers) {
+      const mine = all.filter((r) => r.profile === profile && r.autoscaler === autoscaler);
+      if (!mine.length) continue;
+      const m = (pick: (r: BenchRun) => number | null) => median(mine.map(pick));
+      rows.push([profile, autoscaler, String(mine.length), `${fmt(m((r) => r.share_under_100ms * 100), 1)} %`, fmt(m((r) => r.recovery_s)),
+        mine.every((r) => r.breach_to_scale_s === null) ? '-' : fmt(m((r) => r.breach_to_scale_s)), fmt(m((r) => r.replica_seconds)),
+        fmt(m((r) => r.scale_changes)), fmt(m((r) => r.flaps)), fmt(m((r) => r.failed))]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

@@ -2,7 +2,9 @@
  * The definitions behind `./kit bench autoscalers` (tooling/bench/metrics.ts), on timelines made
  * up here, one second per sample: what counts as a breach, a recovery, a reaction, a flap.
  */
-import { episodes, flaps, median, replicaSeconds, scaleChanges, timelineFigures, type Sample } from '../bench/metrics.ts';
+import { readFileSync } from 'node:fs';
+import { KIT_ROOT } from '@kit/testkit';
+import { episodes, flaps, median, medianTable, replicaSeconds, scaleChanges, timelineFigures, type BenchRun, type Sample } from '../bench/metrics.ts';
 
 /** A timeline from per-second replicas and p95 (ms, or null for no traffic). */
 function timeline(replicas: number[], p95: Array<number | null>): Sample[] {
@@ -74,4 +76,12 @@ test('median over runs; a run that never recovered counts as the slowest', () =>
   expect(median([null, 1, 2])).toBe(2);
   expect(median([null, null, 2])).toBeNull();
   expect(median([])).toBeNull();
+});
+
+test("the step 04 README quotes the table of the committed benchmark, as `./kit bench autoscalers` prints it", () => {
+  const { runs } = JSON.parse(readFileSync(`${KIT_ROOT}/load/benchmarks/autoscalers.json`, 'utf8')) as { runs: BenchRun[] };
+  const profiles = [...new Set(runs.map((r) => r.profile))];
+  const autoscalers = [...new Set(runs.map((r) => r.autoscaler))];
+  const readme = readFileSync(`${KIT_ROOT}/steps/04-operator/README.md`, 'utf8');
+  expect(readme).toContain(`\n${medianTable(runs, profiles, autoscalers)}\n`);
 });
