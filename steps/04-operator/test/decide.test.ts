@@ -4,12 +4,14 @@
  * cluster suite (operator.cluster.test.ts) proves the same rules on a real cluster under real load.
  */
 import fc from 'fast-check';
-import { decide, DOWN_HEADROOM, maxOverWindow, MIN_REQUESTS, WINDOW_S, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
+import { decide, DOWN_HEADROOM, type LastScale, maxOverWindow, MIN_REQUESTS, WINDOW_S, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
 import { cacheIsNewer, conditionsFor, type LatencyScaler, mergeConditions, sameStatus, type ScalerStatus, stamped, type Unstamped } from '../operator/src/status.js';
 
 const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
 const now = new Date('2026-11-22T12:00:00Z');
 const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
+/** The last scale was SECONDSAGO, from FROM replicas. */
+const scaled = (secondsAgo: number, from: number): LastScale => ({ time: ago(secondsAgo), from });
 const rec = (secondsAgo: number, replicas: number): Recommendation => ({ time: ago(secondsAgo).toISOString().replace(/\.\d+Z$/, 'Z'), replicas });
 const ms = (value: number): Metric => ({ kind: 'value', ms: value, rps: 50 });
 const idle: Metric = { kind: 'no-traffic' };
@@ -19,29 +21,31 @@ const down: Metric = { kind: 'unavailable', error: 'ECONNREFUSED' };
 const allowed = (r: number) => [rec(70, r - 1), rec(30, r - 1)];
 
 // current, metric, history, last scale -> desired, reason, limited
-const table: Array<[string, number, Metric, Recommendation[], Date | undefined, number, Reason, boolean]> = [
+const table: Array<[string, number, Metric, Recommendation[], LastScale | undefined, number, Reason, boolean]> = [
   ['p95 just over: at least one more', 1, ms(101), [], undefined, 2, 'ScaledUp', false],
   ['p95 1.5x over at 2: proportional, 2 -> 3', 2, ms(150), [], undefined, 3, 'ScaledUp', false],
   ['p95 2.4x over at 1: proportional, 1 -> 3 in one step', 1, ms(240), [], undefined, 3, 'ScaledUp', false],
   ['p95 10x over at 1: capped at +4 (here also max)', 1, ms(1000), [], undefined, 5, 'ScaledUp', true],
   ['p95 3x over at 4: never past max', 4, ms(300), [], undefined, 5, 'ScaledUp', true],
-  ['slow, in cooldown: hold', 2, ms(150), [], ago(10), 2, 'InCooldown', false],
-  ['p95 over from too few requests (the window\'s tail after the load): hold', 3, { kind: 'value', ms: 117, rps: 5 }, allowed(3), ago(600), 3, 'WithinTarget', false],
+  ['slow, in cooldown, and the step was what the p95 of the replicas before it asked: hold', 2, ms(150), [], scaled(10, 1), 2, 'InCooldown', false],
+  ['slow, in cooldown, and the p95 still of 1 replica asks for more than the step gave: catch up, 2 -> 4', 2, ms(400), [], scaled(10, 1), 4, 'ScaledUp', false],
+  ['slow, in the cooldown of a step down: hold (no catching up after a step down)', 2, ms(300), [], scaled(10, 3), 2, 'InCooldown', false],
+  ['p95 over from too few requests (the window\'s tail after the load): hold', 3, { kind: 'value', ms: 117, rps: 5 }, allowed(3), scaled(600, 2), 3, 'WithinTarget', false],
   ['slow at max: hold, limited by max', 5, ms(300), [], undefined, 5, 'AtMaxReplicas', true],
   ['exactly the threshold: hold', 2, ms(100), allowed(2), undefined, 2, 'WithinTarget', false],
   ['one less would leave < 20 % headroom: hold', 3, ms(60), allowed(3), undefined, 3, 'WithinTarget', false],
   ['one less fits, whole window agreed: one less', 3, ms(50), allowed(3), undefined, 2, 'ScaledDown', false],
   ['one less fits, a window entry asked for 3: hold', 3, ms(50), [rec(70, 2), rec(20, 3)], undefined, 3, 'ScaleDownStabilized', false],
   ['one less fits, window not observed yet (restart): hold', 3, ms(50), [rec(20, 2)], undefined, 3, 'ScaleDownStabilized', false],
-  ['one less fits, in cooldown: hold', 3, ms(50), allowed(3), ago(10), 3, 'InCooldown', false],
+  ['one less fits, in cooldown: hold', 3, ms(50), allowed(3), scaled(10, 4), 3, 'InCooldown', false],
   ['far under at 4: still only one less', 4, ms(10), allowed(4).map((r) => ({ ...r, replicas: 1 })), undefined, 3, 'ScaledDown', false],
-  ['no traffic, whole window idle: one less', 3, idle, [rec(70, 1), rec(5, 1)], ago(600), 2, 'ScaledDown', false],
+  ['no traffic, whole window idle: one less', 3, idle, [rec(70, 1), rec(5, 1)], scaled(600, 4), 2, 'ScaledDown', false],
   ['no traffic at min: hold, limited by min', 1, idle, [], undefined, 1, 'AtMinReplicas', true],
-  ['Prometheus down: hold (never scale on missing data)', 3, down, allowed(3), ago(600), 3, 'MetricUnavailable', false],
+  ['Prometheus down: hold (never scale on missing data)', 3, down, allowed(3), scaled(600, 2), 3, 'MetricUnavailable', false],
   ['Prometheus down while slow: hold too', 1, down, [], undefined, 1, 'MetricUnavailable', false],
-  ['no series (labels match nothing): hold', 3, noSeries, allowed(3), ago(600), 3, 'NoSeries', false],
+  ['no series (labels match nothing): hold', 3, noSeries, allowed(3), scaled(600, 2), 3, 'NoSeries', false],
   ['below min: up to min, whatever the metric', 1, down, [], undefined, 2, 'BelowMinReplicas', true],
-  ['above max: down to max, even in cooldown', 7, ms(300), [], ago(1), 5, 'AboveMaxReplicas', true],
+  ['above max: down to max, even in cooldown', 7, ms(300), [], scaled(1, 6), 5, 'AboveMaxReplicas', true],
   ['scaled to 0 by someone: leave it', 0, ms(300), [], undefined, 0, 'ScalingDisabled', false],
 ];
 
@@ -63,8 +67,28 @@ test('a step up is capped at x2 or +4 replicas, whichever is more (the HPA\'s de
 });
 
 test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
-  expect(decide(spec, 1, ms(200), [], ago(44.999), now).reason).toBe('InCooldown');
-  expect(decide(spec, 1, ms(200), [], ago(45), now).reason).toBe('ScaledUp');
+  expect(decide(spec, 1, ms(200), [], scaled(44.999, 1), now).reason).toBe('InCooldown');
+  expect(decide(spec, 1, ms(200), [], scaled(45, 1), now).reason).toBe('ScaledUp');
+});
+
+test('an open loop (requests arrive whatever the app does): 1 -> 5 at once, then 5 -> 8 in the cooldown, while the p95 is still that of 1 replica', () => {
+  const roomy = { ...spec, maxReplicas: 8 };
+  // The queue on one replica: p95 2 s. +4 is the most one step adds.
+  expect(decide(roomy, 1, ms(2000), [], undefined, now)).toMatchObject({ desired: 5, reason: 'ScaledUp' });
+  // 5 s later the 30 s window is still mostly the one replica's queue: 1 x 2.3 s / 100 ms = 23, capped at max.
+  const caught = decide(roomy, 5, ms(2300), [], scaled(5, 1), now);
+  expect(caught).toMatchObject({ desired: 8, reason: 'ScaledUp', limited: true });
+  expect(caught.message).toBe('p95 2300 ms > 100 ms, still of 1 replicas: 5 -> 8 replicas (catching up)');
+  // The window now shows 5, the last step was from 5: nothing to catch up, the cooldown holds.
+  expect(decide(roomy, 8, ms(3000), [], scaled(5, 5), now).reason).toBe('AtMaxReplicas');
+});
+
+test('a closed loop of 6 users (p95 ~120 ms on 1 replica and on 2, the e2e test\'s load): 1 -> 2, no catching up, 2 -> 3 after the cooldown', () => {
+  expect(decide(spec, 1, ms(122), [], undefined, now)).toMatchObject({ desired: 2, reason: 'ScaledUp' });
+  // In the cooldown, the p95 of 1 replica asks for 2: there are 2. (It would take > 200 ms to ask for 3.)
+  for (const p95 of [118, 124, 150, 199]) expect(decide(spec, 2, ms(p95), [], scaled(20, 1), now).reason).toBe('InCooldown');
+  expect(decide(spec, 2, ms(117), [], scaled(45, 1), now)).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  for (const p95 of [117, 140, 150]) expect(decide(spec, 3, ms(p95), [], scaled(20, 2), now).reason).toBe('InCooldown');
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {
@@ -107,7 +131,8 @@ const metrics: fc.Arbitrary<Metric> = fc.oneof(
 );
 const histories = fc.array(fc.record({ secondsAgo: fc.integer({ min: 0, max: 1200 }), replicas: fc.integer({ min: 0, max: 20 }) }), { maxLength: 30 })
   .map((list) => list.map((r) => rec(r.secondsAgo, r.replicas)));
-const lastScales = fc.option(fc.integer({ min: 0, max: 1200 }).map(ago), { nil: undefined });
+const lastScales = fc.option(fc.record({ secondsAgo: fc.integer({ min: 0, max: 1200 }), from: fc.integer({ min: 0, max: 20 }) })
+  .map(({ secondsAgo, from }) => scaled(secondsAgo, from)), { nil: undefined });
 
 test('property: never outside [min, max] (unless scaled to 0 by someone), whatever the inputs', () => {
   fc.assert(fc.property(specs, fc.integer({ min: 0, max: 20 }), metrics, histories, lastScales, (s, current, metric, history, last) => {
@@ -129,6 +154,15 @@ test('property: a step up is at most x2 or +4, a step down exactly one replica (
     const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
     const { desired } = decide(s, current, metric, history, last, now);
     return desired <= Math.max(2 * current, current + 4) && desired >= current - 1;
+  }));
+});
+
+test('property: in the cooldown, up only after a step up, and never past what the p95 asks of the replicas before it', () => {
+  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), metrics, histories, fc.integer({ min: 0, max: 20 }), (s, r, metric, history, from) => {
+    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+    const { desired } = decide(s, current, metric, history, scaled(1, from), now); // 1 s ago: in the cooldown
+    if (desired <= current) return true;
+    return from < current && metric.kind === 'value' && desired <= Math.max(from + 1, Math.ceil(from * metric.ms / s.thresholdMs));
   }));
 });
 
@@ -158,7 +192,7 @@ test('property: after long enough without traffic it reaches minReplicas, one re
   fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), (s, r) => {
     let current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
     let history: Recommendation[] = [];
-    let last: Date | undefined;
+    let last: LastScale | undefined;
     // Bound: one window to observe, then one cooldown (or window, if longer) per replica, 5 s ticks.
     const bound = s.scaleDownWindowSeconds + (current - s.minReplicas) * Math.max(s.cooldownSeconds, 5) + 10;
     for (let t = 0; t <= bound; t += 5) {
@@ -167,8 +201,8 @@ test('property: after long enough without traffic it reaches minReplicas, one re
       history = decision.recommendations;
       if (decision.desired !== current) {
         if (decision.desired !== current - 1) return false;
+        last = { time: at, from: current };
         current = decision.desired;
-        last = at;
       }
     }
     return current === s.minReplicas;

@@ -30,6 +30,15 @@ export type Metric =
   | { kind: 'no-series'; detail: string } // Prometheus answered, but records nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
 
+/**
+ * The last scale: when its cooldown counts from, and the replicas before it. Until the 30 s p95
+ * window has seen the new replicas, the p95 is still mostly that of FROM replicas.
+ */
+export interface LastScale {
+  time: Date;
+  from: number;
+}
+
 /** What one decision asked for, kept in status so a restarted operator still has its window. */
 export interface Recommendation {
   time: string; // RFC 3339, whole seconds
@@ -37,13 +46,13 @@ export interface Recommendation {
 }
 
 export type Reason =
-  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4
+  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4 (in the cooldown: catching up)
   | 'ScaledDown' // a whole window of recommendations allowed one replica less
   | 'BelowMinReplicas' // fewer replicas than minReplicas: brought up to it
   | 'AboveMaxReplicas' // more replicas than maxReplicas: brought down to it
   | 'AtMaxReplicas' // would scale up, but max is reached
   | 'AtMinReplicas' // nothing to give back: min is reached
-  | 'InCooldown' // would scale, but the last scale was less than cooldownSeconds ago
+  | 'InCooldown' // would scale, but the last scale was less than cooldownSeconds ago (and caught up)
   | 'ScaleDownStabilized' // fewer would do now, but not for the whole window yet
   | 'WithinTarget' // p95 under the threshold, and one replica less would not leave headroom
   | 'NoSeries' // Prometheus records nothing for this target: hold
@@ -88,8 +97,8 @@ export const MIN_REQUESTS = 400;
 
 // #region decide
 export function decide(spec: ScalerSpec, current: number, metric: Metric,
-  history: Recommendation[], lastScale: Date | undefined, now: Date): Decision {
-  const { wanted, highest, cooling, to, hold } = weigh(spec, current, metric, history, lastScale, now);
+  history: Recommendation[], last: LastScale | undefined, now: Date): Decision {
+  const { wanted, behind, highest, cooling, to, hold } = weigh(spec, current, metric, history, last, now);
   if (current === 0) return hold('ScalingDisabled');
   if (current < spec.minReplicas) return to(spec.minReplicas, 'BelowMinReplicas');
   if (current > spec.maxReplicas) return to(spec.maxReplicas, 'AboveMaxReplicas');
@@ -97,7 +106,9 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric,
   if (metric.kind === 'unavailable') return hold('MetricUnavailable');
   if (metric.kind === 'no-series') return hold('NoSeries');
   // Up: in one step to what p95/threshold wants (at least +1, at most x2 or +4, never past max).
-  if (wanted > current) return cooling ? hold('InCooldown') : to(wanted, 'ScaledUp');
+  // In the cooldown, only to catch up: the p95 still shows the replicas before the last step,
+  // and even those, in proportion, want more than there are now (a queue that keeps growing).
+  if (wanted > current) return !cooling ? to(wanted, 'ScaledUp') : behind > current ? to(behind, 'ScaledUp') : hold('InCooldown');
   if (isSlow(spec, metric)) return hold('AtMaxReplicas');
   // Down: one replica, and only if the whole window wanted fewer (highest: its max).
   if (current === spec.minReplicas) return hold('AtMinReplicas');
@@ -108,16 +119,19 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric,
 // #endregion decide
 
 // #region wanted
-/** The replicas one sample wants; undefined when there is no number (no series, unavailable). */
-export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric): number | undefined {
+/**
+ * The replicas one sample wants, from the SEEN replicas its p95 was measured on (the current ones,
+ * or in the cooldown the ones before the last step); undefined when there is no number.
+ */
+export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric, seen = current): number | undefined {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
   if (metric.kind === 'no-traffic') return min;
   if (metric.kind !== 'value') return undefined;
-  // p95 falls as 1/replicas under a fixed load: R x p95/t replicas bring it back to t.
+  // p95 falls as 1/replicas under a fixed load: SEEN x p95/t replicas bring it back to t.
   if (isSlow(spec, metric)) {
-    const proportional = Math.ceil(current * metric.ms / t);
+    const proportional = Math.ceil(seen * metric.ms / t);
     const cap = Math.max(MAX_STEP_FACTOR * current, current + MAX_STEP_PODS);
-    return Math.min(max, cap, Math.max(current + 1, proportional));
+    return Math.min(max, cap, Math.max(seen + 1, proportional));
   }
   // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never more than now.
   const fewest = Math.ceil(current * metric.ms / (t * DOWN_HEADROOM));
@@ -146,31 +160,34 @@ const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplic
 
 /**
  * What decide() weighs, computed once: WANTED, what this sample wants (current when there is no
- * number); the window with it recorded, and HIGHEST, the max over it; COOLING, whether the last
- * scale is less than cooldownSeconds ago; TO(desired, reason), the whole Decision for a verdict,
- * and HOLD(reason), the same for the replicas there are now.
+ * number); BEHIND, in the cooldown of a step up, what it wants of the replicas before that step;
+ * the window with WANTED recorded, and HIGHEST, the max over it; COOLING, whether the last scale is
+ * less than cooldownSeconds ago; TO(desired, reason), the whole Decision for a verdict, and
+ * HOLD(reason), the same for the replicas there are now.
  */
-function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], lastScale: Date | undefined, now: Date) {
+function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], last: LastScale | undefined, now: Date) {
   const seconds = spec.scaleDownWindowSeconds;
-  const cooling = lastScale !== undefined && +now - +lastScale < spec.cooldownSeconds * 1000;
+  const cooling = last !== undefined && +now - +last.time < spec.cooldownSeconds * 1000;
   const sample = wantedReplicas(spec, current, metric);
   const wanted = sample ?? current;
+  // After a step up, what the p95 asks of the replicas before it (current when caught up).
+  const behind = last && cooling && last.from < current ? wantedReplicas(spec, current, metric, last.from) ?? current : current;
   const window = sample === undefined ? history : recentWindow([...history, { time: rfc3339(now), replicas: sample }], now, seconds);
   const highest = maxOverWindow(window, now, seconds);
   const to = (desired: number, reason: Reason): Decision => ({
     desired,
     reason,
-    message: explain(reason, { spec, current, metric, wanted, highest }),
+    message: explain(reason, { spec, current, metric, desired, highest, seen: last && cooling ? last.from : current }),
     limited: LIMITS.has(reason) || desired === spec.maxReplicas && desired > current,
     inCooldown: cooling,
     recommendations: UNWEIGHED.has(reason) ? history : window,
   });
-  return { wanted, highest, cooling, to, hold: (reason: Reason) => to(current, reason) };
+  return { wanted, behind, highest, cooling, to, hold: (reason: Reason) => to(current, reason) };
 }
 
 /** One sentence for people per reason: the status condition's message, the Event's note, the log line. */
-function explain(reason: Reason, { spec, current, metric, wanted, highest }: {
-  spec: ScalerSpec; current: number; metric: Metric; wanted: number; highest: number;
+function explain(reason: Reason, { spec, current, metric, desired, highest, seen }: {
+  spec: ScalerSpec; current: number; metric: Metric; desired: number; highest: number; seen: number;
 }): string {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
   const said = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms`
@@ -183,8 +200,10 @@ function explain(reason: Reason, { spec, current, metric, wanted, highest }: {
     case 'AboveMaxReplicas': return `${current} replicas > maxReplicas ${max}`;
     case 'MetricUnavailable': case 'NoSeries': return `${said}: holding`;
     case 'AtMaxReplicas': return `${said} > ${t} ms, at maxReplicas ${max}`;
-    case 'ScaledUp': return `${said} > ${t} ms: ${current} -> ${wanted} replicas`;
-    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ${wanted} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
+    case 'ScaledUp': return seen < current
+      ? `${said} > ${t} ms, still of ${seen} replicas: ${current} -> ${desired} replicas (catching up)`
+      : `${said} > ${t} ms: ${current} -> ${desired} replicas`;
+    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
     case 'AtMinReplicas': return `${said}, at minReplicas ${min}`;
     case 'WithinTarget': return metric.kind === 'value' && metric.ms > t
       ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: too few to scale on (${MIN_REQUESTS})`
