@@ -157,6 +157,26 @@ describe('./kit test: the cluster suite runs one file at a time, and under CI=tr
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('the last lines sum both runs and repeat their failures; a selection that matched no test fails, saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-total-'));
+    const total = async (lines: string, rc: number, selection = '') => {
+      writeFileSync(join(dir, 'summary'), lines);
+      return execFileAsync('awk', ['-v', `rc=${rc}`, '-v', `selection=${selection}`, '-f', join(KIT_ROOT, 'tooling/testkit/summary-total.awk'), join(dir, 'summary')])
+        .then(({ stdout }) => ({ code: 0, stdout }), (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }));
+    };
+    try {
+      // The Docker run (a failure), then the cluster run.
+      expect(await total('failed: a.test.ts › b: Error\n3 1 0\n2 0 1\n', 1)).toEqual({ code: 0, stdout: '\nfailed: a.test.ts › b: Error\n\ntests: 5 passed, 1 failed, 1 skipped\n' });
+      // A run that crashed before reporting still counts.
+      expect((await total('4 0 0\n', 1)).stdout).toContain('tests: 4 passed, 1 failed, 0 skipped');
+      // ./kit test x.cluster.test.ts with KIT_CLUSTER=0: both runs found nothing (--passWithNoTests).
+      expect(await total('0 0 0\n', 0, 'steps/04-operator/test/operator.cluster.test.ts'))
+        .toEqual({ code: 1, stdout: '\ntests: 0 passed, 0 failed, 0 skipped\nno test matched steps/04-operator/test/operator.cluster.test.ts: nothing was proven\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("tooling/debian-mirror.sh: debootstrap's archive from this machine's apt sources", () => {
