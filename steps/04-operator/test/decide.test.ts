@@ -77,10 +77,23 @@ test('an open loop (requests arrive whatever the app does): 1 -> 5 at once, then
   expect(decide(roomy, 1, ms(2000), [], undefined, now)).toMatchObject({ desired: 5, reason: 'ScaledUp' });
   // 5 s later the 30 s window is still mostly the one replica's queue: 1 x 2.3 s / 100 ms = 23, capped at max.
   const caught = decide(roomy, 5, ms(2300), [], scaled(5, 1), now);
-  expect(caught).toMatchObject({ desired: 8, reason: 'ScaledUp', limited: true });
+  expect(caught).toMatchObject({ desired: 8, reason: 'ScaledUp', limited: true, scaledFrom: 1 });
   expect(caught.message).toBe('p95 2300 ms > 100 ms, still of 1 replicas: 5 -> 8 replicas (catching up)');
   // The window now shows 5, the last step was from 5: nothing to catch up, the cooldown holds.
   expect(decide(roomy, 8, ms(3000), [], scaled(5, 5), now).reason).toBe('AtMaxReplicas');
+});
+
+test('a catch-up counts from the replicas the window still shows: a chain of steps never reads the p95 of 1 replica as that of 4', () => {
+  const roomy = { ...spec, maxReplicas: 20 };
+  const first = decide(roomy, 1, ms(400), [], undefined, now);
+  expect(first).toMatchObject({ desired: 4, reason: 'ScaledUp', scaledFrom: 1 });
+  // The queue grows: 1 x 800 ms / 100 ms = 8, one catch-up step, still counted from 1.
+  const second = decide(roomy, 4, ms(800), [], scaled(5, first.scaledFrom), now);
+  expect(second).toMatchObject({ desired: 8, reason: 'ScaledUp', scaledFrom: 1 });
+  // The same p95 asks nothing more of 1 replica; read as the p95 of 4 it would ask for 32 (16 by the cap).
+  expect(decide(roomy, 8, ms(800), [], scaled(5, second.scaledFrom), now).reason).toBe('InCooldown');
+  // Once the cooldown is over, the p95 is that of the replicas there are: from 8.
+  expect(decide(roomy, 8, ms(150), [], scaled(45, 1), now)).toMatchObject({ desired: 12, reason: 'ScaledUp', scaledFrom: 8 });
 });
 
 test('a closed loop of 6 users (p95 ~120 ms on 1 replica and on 2, the e2e test\'s load): 1 -> 2, no catching up, 2 -> 3 after the cooldown', () => {

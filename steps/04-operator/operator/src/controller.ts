@@ -180,8 +180,8 @@ export function createController(deps: Deps) {
 
     const metric = await deps.metricFor(target);
     const decision: Decision = mode === 'paused'
-      ? { desired: current, reason: 'WithinTarget', message: `paused: holding ${current} replicas`, limited: false, inCooldown: false, recommendations: previous?.recommendations ?? [] }
-      : decide(spec, current, metric, previous?.recommendations ?? [], cooldownFrom && { time: cooldownFrom, from: previous?.replicasBeforeLastScale ?? current }, now());
+      ? { desired: current, reason: 'WithinTarget', message: `paused: holding ${current} replicas`, limited: false, inCooldown: false, recommendations: previous?.recommendations ?? [], scaledFrom: current }
+      : decide(spec, current, metric, previous?.recommendations ?? [], cooldownFrom && { time: cooldownFrom, from: previous?.scaledFromReplicas ?? current }, now());
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
     const scaling = mode === 'active' && decision.desired !== current;
     const reason = mode === 'paused' ? 'Paused' : decision.reason;
@@ -207,7 +207,7 @@ export function createController(deps: Deps) {
       currentReplicas: current,
       desiredReplicas: decision.desired,
       ...(lastScaleTime ? { lastScaleTime } : {}),
-      ...(scaling ? { replicasBeforeLastScale: current } : previous?.replicasBeforeLastScale !== undefined ? { replicasBeforeLastScale: previous.replicasBeforeLastScale } : {}),
+      ...(scaling ? { scaledFromReplicas: decision.scaledFrom } : previous?.scaledFromReplicas !== undefined ? { scaledFromReplicas: previous.scaledFromReplicas } : {}),
       ...(metric.kind === 'value' ? { lastLatencyMs: Math.round(metric.ms) } : previous?.lastLatencyMs !== undefined ? { lastLatencyMs: previous.lastLatencyMs } : {}),
       recommendations: decision.recommendations,
       lastDecision: { reason, message },

@@ -31,8 +31,9 @@ export type Metric =
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
 
 /**
- * The last scale: when its cooldown counts from, and the replicas before it. Until the 30 s p95
- * window has seen the new replicas, the p95 is still mostly that of FROM replicas.
+ * The last scale: when its cooldown counts from, and the replicas it counted from (before it, or
+ * for a catch-up, before the step it caught up with). Until the 30 s p95 window has seen the new
+ * replicas, the p95 is still mostly that of FROM replicas.
  */
 export interface LastScale {
   time: Date;
@@ -70,6 +71,12 @@ export interface Decision {
   inCooldown: boolean;
   /** The recommendations of the scale-down window, this one included: the next call's input. */
   recommendations: Recommendation[];
+  /**
+   * For a scale, what it counts from (the next LastScale.from): the replicas now, or for a
+   * catch-up the ones the window still shows. Never the replicas of a step the window has not
+   * seen: a p95 of 1 replica read as the p95 of 5 would ask for 5 times too many.
+   */
+  scaledFrom: number;
 }
 
 /**
@@ -170,17 +177,20 @@ function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recom
   const cooling = last !== undefined && +now - +last.time < spec.cooldownSeconds * 1000;
   const sample = wantedReplicas(spec, current, metric);
   const wanted = sample ?? current;
-  // After a step up, what the p95 asks of the replicas before it (current when caught up).
-  const behind = last && cooling && last.from < current ? wantedReplicas(spec, current, metric, last.from) ?? current : current;
+  // In the cooldown of a step up, the p95 is still mostly of the replicas it counted from: SEEN;
+  // BEHIND, what the p95 asks of them (current when the step was enough).
+  const seen = last && cooling && last.from < current ? last.from : current;
+  const behind = seen < current ? wantedReplicas(spec, current, metric, seen) ?? current : current;
   const window = sample === undefined ? history : recentWindow([...history, { time: rfc3339(now), replicas: sample }], now, seconds);
   const highest = maxOverWindow(window, now, seconds);
   const to = (desired: number, reason: Reason): Decision => ({
     desired,
     reason,
-    message: explain(reason, { spec, current, metric, desired, highest, seen: last && cooling ? last.from : current }),
+    message: explain(reason, { spec, current, metric, desired, highest, seen }),
     limited: LIMITS.has(reason) || desired === spec.maxReplicas && desired > current,
     inCooldown: cooling,
     recommendations: UNWEIGHED.has(reason) ? history : window,
+    scaledFrom: reason === 'ScaledUp' ? seen : current,
   });
   return { wanted, behind, highest, cooling, to, hold: (reason: Reason) => to(current, reason) };
 }

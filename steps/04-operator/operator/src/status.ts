@@ -24,8 +24,8 @@ export interface ScalerStatus {
   desiredReplicas?: number;
   /** Written BEFORE the scale, with desiredReplicas: the intent survives a crash (controller.ts). */
   lastScaleTime?: string;
-  /** The replicas before that scale: in its cooldown, the p95 window still shows them (decide.ts). */
-  replicasBeforeLastScale?: number;
+  /** What that scale counted from (decide.ts LastScale.from): in its cooldown, the p95 window still shows them. */
+  scaledFromReplicas?: number;
   /** When the replicas of the last scale were all ready: the cooldown counts from then. */
   readyTime?: string;
   lastLatencyMs?: number;
