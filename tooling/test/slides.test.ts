@@ -154,7 +154,7 @@ describe('the drift gate', () => {
 
   beforeAll(() => {
     const skip = (src: string) => !/\/(node_modules|dist|out)$/.test(src);
-    for (const dir of ['slides', 'steps', 'k8s']) cpSync(join(KIT_ROOT, dir), join(copy, dir), { recursive: true, filter: skip });
+    for (const dir of ['slides', 'steps', 'k8s', 'load/benchmarks']) cpSync(join(KIT_ROOT, dir), join(copy, dir), { recursive: true, filter: skip });
   });
 
   test('the copy builds as it is; without the `// #region shutdown` marker it fails, naming the region and the file', async () => {
