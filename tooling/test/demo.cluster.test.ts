@@ -8,17 +8,23 @@
 import { execFile } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { KIT_ROOT, deleteNamespace, deletePrometheus, kubectl } from '@kit/testkit';
+import { KIT_ROOT, deleteNamespace, deletePrometheus, holdLock } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 // Kept after the run (ignored by git), for a look at the plot of the CI run.
 const out = `${KIT_ROOT}/out/demo-ci`;
 
-beforeAll(() => rm(out, { recursive: true, force: true }));
+let releaseCrd = async () => undefined as void;
+
+beforeAll(async () => {
+  await rm(out, { recursive: true, force: true });
+  // The demo installs the CRD; it stays for the other lane's files that use it (tooling/testkit/lock.ts).
+  releaseCrd = await holdLock('crd', 'shared');
+}, 1_800_000);
 afterAll(async () => {
   await deletePrometheus();
   await deleteNamespace('hits');
-  await kubectl('delete', '-f', `${KIT_ROOT}/steps/04-operator/operator/deploy/crd.yaml`, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
+  await releaseCrd();
 }, 300_000);
 
 interface Summary {

@@ -4,11 +4,15 @@
  * prometheus-adapter (k8s/prometheus-adapter, image built from its Go module), which reads the p95
  * that k8s/prometheus records; the HPA of k8s/hpa computes its replicas from it under k6 load.
  * This is the path `./kit bench autoscalers` measures; this test proves it works on every CI run.
+ * In a namespace of its own (e2e-hpa; Prometheus in e2e-hpa-monitoring: the shipped manifests,
+ * moved), so it runs beside the cluster test files that use hits and monitoring. The adapter keeps
+ * its namespace, custom-metrics, which no other cluster test file uses.
  */
 import { readFileSync } from 'node:fs';
-import { KIT_ROOT, canI, deleteK8sPiece, deleteNamespace, deletePrometheus, deployStep, eventually, kubectl, kubectlJson, nodePortUrl, promQuery, rolledOut, runK6 } from '@kit/testkit';
+import { KIT_ROOT, canI, deleteK8sPiece, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, kubectlJson, kubectlStdin, movedTo, nodePortUrl, promQuery, rolledOut, runK6 } from '@kit/testkit';
 
-const NS = 'hits'; // the namespace k8s/prometheus scrapes
+const NS = 'e2e-hpa';
+const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
 const STEP = '03-metrics'; // the app with /slow and its metrics, and no autoscaler of its own
 const METRIC = 'app_request_latency_seconds_p95_30s';
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
@@ -55,20 +59,16 @@ let prometheus: string;
 
 beforeAll(async () => {
   await deleteAdapter(); // whatever an earlier run left
-  await deletePrometheus();
-  await deleteNamespace(NS);
-  await deployStep(STEP, NS);
-  await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus`);
-  await rolledOut('monitoring', 'deploy/prometheus');
-  await kubectl('-n', 'monitoring', 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
-  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', 'monitoring', 'get', 'service', 'prometheus-nodeport');
-  prometheus = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
+  await deployStep(STEP, NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
+  prometheus = await deployPrometheusFor(NS);
   // The adapter's first query must find Prometheus by name: right after the Service is deleted and
   // made again, the cluster's DNS can still say it does not exist (a CI run logged that lookup
   // failure as the adapter's one error). Resolve it in the cluster, as the adapter will, first.
-  await eventually('prometheus.monitoring.svc to resolve in the cluster', () =>
-    kubectl('-n', 'monitoring', 'exec', 'deploy/prometheus', '--', 'getent', 'hosts', 'prometheus.monitoring.svc').then(() => true, () => undefined), 60_000);
-  await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus-adapter`);
+  await eventually(`prometheus.${MONITORING}.svc to resolve in the cluster`, () =>
+    kubectl('-n', MONITORING, 'exec', 'deploy/prometheus', '--', 'getent', 'hosts', `prometheus.${MONITORING}.svc`).then(() => true, () => undefined), 60_000);
+  // The adapter as shipped, asking the moved Prometheus (its --prometheus-url).
+  await kubectlStdin(movedTo(await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus-adapter`), NS), 'apply', '-f', '-');
   await rolledOut('custom-metrics', 'deploy/prometheus-adapter');
   app = await nodePortUrl(NS);
 }, 300_000);
@@ -76,8 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await kubectl('-n', NS, 'delete', 'hpa', 'hits', '--ignore-not-found').catch(() => '');
   await deleteAdapter();
-  await deletePrometheus();
-  await deleteNamespace(NS);
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
 }, 300_000);
 
 test('the aggregation layer: the API server serves external.metrics.k8s.io from the adapter', async () => {

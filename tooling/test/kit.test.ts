@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { KIT_ROOT } from '@kit/testkit';
 
@@ -100,25 +100,58 @@ describe('./kit up, the README\'s first command', () => {
   });
 });
 
-describe('./kit test: the cluster suite runs one file at a time, and under CI=true it cannot be skipped', () => {
-  const jestConfig = async (suite: string) => {
+describe('./kit test: the cluster suite runs in two lanes of one file at a time, and under CI=true it cannot be skipped', () => {
+  const jestEnv = (suite: string, lane = '') => ({ ...process.env, KIT_SUITE: suite, KIT_LANE: lane });
+  const jestConfig = async (suite: string, lane = '') => {
     const script = "import('./jest.config.js').then(({ default: c }) => console.log(JSON.stringify({ maxWorkers: c.maxWorkers ?? null })))";
-    const { stdout } = await execFileAsync(process.execPath, ['-e', script], { cwd: KIT_ROOT, env: { ...process.env, KIT_SUITE: suite } });
+    const { stdout } = await execFileAsync(process.execPath, ['-e', script], { cwd: KIT_ROOT, env: jestEnv(suite, lane) });
     return JSON.parse(stdout) as { maxWorkers: number | null };
   };
+  const jest = (lane: string, ...args: string[]) =>
+    execFileAsync(join(KIT_ROOT, 'node_modules/.bin/jest'), args, { cwd: KIT_ROOT, env: { ...jestEnv('cluster', lane), NODE_OPTIONS: '--experimental-vm-modules --no-warnings=ExperimentalWarning' }, maxBuffer: 16 * 1024 * 1024 });
+  const files = async (lane: string) => (await jest(lane, '--listTests')).stdout.trim().split('\n').map((path) => relative(KIT_ROOT, path)).sort();
 
-  test('jest.config.js: the cluster suite has one worker whatever the cores (they share namespaces and the CRD); the Docker suite, jest\'s default', async () => {
-    expect(await jestConfig('cluster')).toEqual({ maxWorkers: 1 });
+  test('jest.config.js: each lane of the cluster suite has one worker whatever the cores; the Docker suite, jest\'s default', async () => {
+    for (const lane of ['shared', 'own', '']) expect(await jestConfig('cluster', lane)).toEqual({ maxWorkers: 1 });
     expect(await jestConfig('docker')).toEqual({ maxWorkers: null });
     // ...and jest really takes it: the resolved configuration it runs with.
-    const { stdout } = await execFileAsync(join(KIT_ROOT, 'node_modules/.bin/jest'), ['--showConfig'], { cwd: KIT_ROOT, env: { ...process.env, KIT_SUITE: 'cluster' }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await jest('own', '--showConfig');
     expect((JSON.parse(stdout) as { globalConfig: { maxWorkers: number } }).globalConfig.maxWorkers).toBe(1);
+  });
+
+  test('the two lanes split the cluster test files: each file in exactly one', async () => {
+    const [shared, own, all] = [await files('shared'), await files('own'), await files('')];
+    expect(own).toEqual([
+      'steps/00-broken-app/test/broken-app.cluster.test.ts',
+      'steps/01-logging-fixed/test/logging-fixed.cluster.test.ts',
+      'steps/02-pid1-fixed/test/pid1-fixed.cluster.test.ts',
+      'steps/03-metrics/test/metrics.cluster.test.ts',
+      'steps/04-operator/test/operator.cluster.test.ts',
+      'tooling/test/hpa.cluster.test.ts',
+    ]);
+    expect([...shared, ...own].sort()).toEqual(all);
+    expect(shared.filter((file) => own.includes(file))).toEqual([]);
+    await expect(execFileAsync(process.execPath, ['-e', "import('./jest.config.js')"], { cwd: KIT_ROOT, env: jestEnv('cluster', 'fast') }))
+      .rejects.toMatchObject({ stderr: expect.stringContaining('KIT_LANE=fast: use shared or own') });
+  });
+
+  test('a file of the own lane names none of what the shared lane\'s files share', async () => {
+    // The namespaces hits and monitoring, the fixed NodePorts and host ports, `./kit up`, the
+    // shipped Prometheus as it is (deployPrometheusFor moves it), and an Ingress (deployStep
+    // without `ingress: false`). The CRD is shared under a lock instead (tooling/testkit/lock.ts).
+    const shared = /('-n', '|namespace[=:] ?["'`]?|[nN]amespace\(['"`]|NS = ['"`])(hits|monitoring)\b|\b(30080|30090|8080|9090)\b|deletePrometheus|k8s\/prometheus(?!-)|'up', '0/;
+    for (const file of await files('own')) {
+      const source = readFileSync(join(KIT_ROOT, file), 'utf8');
+      const code = source.split('\n').filter((line) => !/^\s*(\*|\/\*|\/\/)/.test(line)); // not the comments
+      const ingress = (line: string) => line.includes('deployStep(') && !line.includes('{ ingress: false }');
+      expect(`${file}: ${code.filter((line) => shared.test(line) || ingress(line)).join(' | ')}`).toBe(`${file}: `);
+    }
   });
 
   test('CI=true as a user who cannot run the local cluster: exit 1 at once, saying why and what to do', async () => {
     const home = mkdtempSync(join(tmpdir(), 'kit-nonroot-'));
     chmodSync(home, 0o777);
-    const env = { PATH: process.env.PATH ?? '', HOME: home, KIT_CACHE: join(home, 'cache'), CI: 'true' };
+    const env = { PATH: process.env.PATH ?? '', HOME: home, KIT_CACHE: join(home, 'cache'), CI: 'true', KIT_CLUSTER: 'auto' };
     // As root, the same command as the unprivileged user nobody.
     const [file, args] = process.getuid?.() === 0 ? ['runuser', ['-u', 'nobody', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'bash', `${KIT_ROOT}/kit`, 'test']] : ['bash', [`${KIT_ROOT}/kit`, 'test']];
     try {

@@ -5,13 +5,14 @@
  * and port 8080 on the host, so this one file runs them one after another, each from no namespace
  * to its own clean-up block. The images the README's `docker build` lines make (the app's; in
  * step 04 the operator's too) are built first, by those lines as written (the Docker suite runs
- * their blocks); the kit's cluster runs Docker's images as they are.
+ * their blocks); the kit's cluster runs Docker's images as they are. Step 04's clean-up block
+ * deletes the LatencyScaler CRD, so this file holds the CRD lock exclusive (tooling/testkit/lock.ts).
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, describeReadme } from '@kit/testkit';
+import { KIT_ROOT, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, describeReadme, holdLock } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const { kubeconfig, kubectl } = clusterEnv();
@@ -27,6 +28,12 @@ async function buildImages(step: string, markdown: string): Promise<void> {
     await execFileAsync('bash', ['-c', line], { cwd: `${KIT_ROOT}/steps/${step}`, maxBuffer: 64 * 1024 * 1024 });
   }
 }
+
+let releaseCrd = async () => undefined as void;
+beforeAll(async () => {
+  releaseCrd = await holdLock('crd', 'exclusive');
+}, 1_800_000);
+afterAll(() => releaseCrd());
 
 for (const step of readdirSync(`${KIT_ROOT}/steps`).sort()) {
   const markdown = readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8');

@@ -5,7 +5,7 @@
  * 127.0.0.1: a NodePort (the local cluster's kube-proxy serves NodePorts on loopback only).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KIT_ROOT, buildStep, docker } from './docker.js';
 import { answers, eventually } from './eventually.js';
@@ -78,12 +78,25 @@ export async function canI(serviceAccount: string, ...args: string[]): Promise<s
   return out.trim();
 }
 
-/** A fresh namespace (Pod Security labels of k8s/hits) with Redis and the step's manifests, rolled out. */
-export async function deployStep(step: string, namespace: string): Promise<void> {
+/**
+ * A fresh namespace (Pod Security labels of k8s/hits) with Redis and the step's manifests, rolled
+ * out. `ingress: false` leaves out the step's Ingress: Traefik, while the ingress test runs, serves
+ * every Ingress of the cluster, so a file that runs beside that test (the own lane,
+ * jest.config.js) must not add one.
+ */
+export async function deployStep(step: string, namespace: string, { ingress = true } = {}): Promise<void> {
   await stepImageOnCluster(step);
   await createNamespaceLike(namespace);
   await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/k8s/hits/redis.yaml`);
-  await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/steps/${step}/deploy`);
+  if (ingress) {
+    await kubectl('-n', namespace, 'apply', '-f', `${KIT_ROOT}/steps/${step}/deploy`);
+  } else {
+    const dir = `${KIT_ROOT}/steps/${step}/deploy`;
+    const docs = readdirSync(dir).filter((file) => file.endsWith('.yaml')).flatMap((file) => readFileSync(`${dir}/${file}`, 'utf8').split(/^---$/m));
+    const kept = docs.filter((doc) => !/^kind: Ingress$/m.test(doc));
+    if (kept.length !== docs.length - 1) throw new Error(`steps/${step}/deploy: expected one Ingress to leave out, found ${docs.length - kept.length}`);
+    await kubectlStdin(kept.join('\n---\n'), '-n', namespace, 'apply', '-f', '-');
+  }
   await rolledOut(namespace, 'statefulset/redis');
   await rolledOut(namespace, 'deploy/hits');
 }
@@ -193,4 +206,38 @@ export async function deleteK8sPiece(piece: string, namespace: string): Promise<
 /** Removes k8s/prometheus and its namespace `monitoring`, and waits until they are gone. */
 export async function deletePrometheus(): Promise<void> {
   await deleteK8sPiece('prometheus', 'monitoring');
+}
+
+/**
+ * The kit's manifests moved out of the namespaces `hits` and `monitoring` into NAMESPACE and
+ * `NAMESPACE-monitoring`: only the namespaces and the addresses and labels made of them change.
+ * A test file that deploys there runs beside the files that use hits and monitoring (the second
+ * lane of the cluster suite, jest.config.js), on the manifests an attendee applies.
+ */
+export function movedTo(manifests: string, namespace: string): string {
+  const monitoring = `${namespace}-monitoring`;
+  const moved = { hits: namespace, monitoring } as Record<string, string>;
+  return manifests.split(/^---$/m).map((doc) => {
+    const out = doc
+      .replace(/^(\s+namespace: )(hits|monitoring)$/gm, (_, key: string, name: string) => key + moved[name])
+      .replaceAll('hits-metrics.hits.svc', `hits-metrics.${namespace}.svc`)
+      .replaceAll('prometheus.monitoring.svc', `prometheus.${monitoring}.svc`)
+      .replace(/(target_label: namespace\s+replacement: )hits$/gm, `$1${namespace}`); // the series' namespace label
+    return /^kind: Namespace$/m.test(out) ? out.replace(/^( {2}name: )(hits|monitoring)$/m, (_, key: string, name: string) => key + moved[name]) : out;
+  }).join('---');
+}
+
+/**
+ * k8s/prometheus moved to `NAMESPACE-monitoring` and scraping the app of NAMESPACE (movedTo),
+ * rolled out and on a NodePort; returns its URL once it answers.
+ */
+export async function deployPrometheusFor(namespace: string): Promise<string> {
+  const monitoring = `${namespace}-monitoring`;
+  await kubectlStdin(movedTo(await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus`), namespace), 'apply', '-f', '-');
+  await rolledOut(monitoring, 'deploy/prometheus');
+  await kubectl('-n', monitoring, 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
+  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', monitoring, 'get', 'service', 'prometheus-nodeport');
+  const url = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
+  await answers(`${url}/-/ready`);
+  return url;
 }

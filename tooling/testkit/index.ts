@@ -1,10 +1,12 @@
 /**
  * The kit's shared test helpers: docker.ts (containers, Redis, the step images), eventually.ts
  * (waiting; tooling/deploy.ts uses it too), observe.ts (Prometheus, nginx, k6), cluster.ts
- * (Kubernetes) and readme-blocks.ts (the READMEs' command blocks).
+ * (Kubernetes), lock.ts (what the cluster suite's two lanes share) and readme-blocks.ts (the
+ * READMEs' command blocks).
  */
 export * from './docker.js';
 export * from './eventually.js';
 export * from './observe.js';
 export * from './cluster.js';
+export * from './lock.js';
 export * from './readme-blocks.js';

@@ -9,7 +9,7 @@ let url: string;
 
 beforeAll(async () => {
   await deleteNamespace(NS); // left over from an interrupted run
-  await deployStep('00-broken-app', NS);
+  await deployStep('00-broken-app', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
   // The seed whose first lucky visitor arrives at hit 128 (see broken-app.test.ts).
   await kubectl('-n', NS, 'set', 'env', 'deploy/hits', 'LUCKY_SEED=7');
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/hits', '--timeout=120s');

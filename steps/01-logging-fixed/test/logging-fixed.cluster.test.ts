@@ -9,7 +9,7 @@ let url: string;
 
 beforeAll(async () => {
   await deleteNamespace(NS);
-  await deployStep('01-logging-fixed', NS);
+  await deployStep('01-logging-fixed', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
   await kubectl('-n', NS, 'set', 'env', 'deploy/hits', 'LUCKY_SEED=7'); // killed 1.0.0 at hit 128
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/hits', '--timeout=120s');
   url = await nodePortUrl(NS);

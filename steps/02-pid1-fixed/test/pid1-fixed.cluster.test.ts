@@ -9,7 +9,7 @@ let url: string;
 
 beforeAll(async () => {
   await deleteNamespace(NS);
-  await deployStep('02-pid1-fixed', NS);
+  await deployStep('02-pid1-fixed', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
   url = await nodePortUrl(NS);
 }, 300_000);
 afterAll(() => deleteNamespace(NS), 120_000);

@@ -1,12 +1,15 @@
 /**
  * Step 03 on a real Kubernetes cluster (beats 7-8): Prometheus (k8s/prometheus) scrapes every app
  * pod, and `kubectl scale` to three replicas brings p95 under 100 ms at a load where one replica
- * breaks it, measured by k6 and by Prometheus.
+ * breaks it, measured by k6 and by Prometheus. In namespaces of its own (e2e-03, and
+ * e2e-03-monitoring for Prometheus: k8s/prometheus, moved), so it runs beside the cluster test
+ * files that use hits and monitoring.
  */
-import { appPods, deleteNamespace, deletePrometheus, deployStep, eventually, kubectl, kubectlJson, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import { appPods, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, nodePortUrl, promQuery, runK6 } from '@kit/testkit';
 
-const NS = 'hits'; // the namespace k8s/prometheus scrapes (hits-metrics.hits.svc)
-const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
+const NS = 'e2e-03';
+const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
+const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 // 6 closed loops: one replica (2 slots of 40 ms) answers in 3 turns, 120 ms; kube-proxy spreads
 // connections at random, so three replicas still see some queueing, but far less.
 const load = { VUS: '6', DURATION: '45s' };
@@ -14,25 +17,18 @@ let app: string;
 let prometheus: string;
 
 beforeAll(async () => {
-  await deletePrometheus();
-  await deleteNamespace(NS);
-  await deployStep('03-metrics', NS);
-  await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus`);
-  await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=120s');
-  await kubectl('-n', 'monitoring', 'delete', 'service', 'prometheus-nodeport', '--ignore-not-found');
-  await kubectl('-n', 'monitoring', 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
-  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', 'monitoring', 'get', 'service', 'prometheus-nodeport');
-  prometheus = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
+  await deployStep('03-metrics', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
+  prometheus = await deployPrometheusFor(NS);
   app = await nodePortUrl(NS);
 }, 300_000);
 afterAll(async () => {
-  await deletePrometheus();
-  await deleteNamespace(NS);
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
 }, 300_000);
 
 async function scrapedPods(count: number): Promise<void> {
   await eventually(`Prometheus to scrape ${count} app pods`, async () =>
-    (await promQuery(prometheus, 'up{namespace="hits",app="hits"} == 1').catch(() => [])).length === count ? true : undefined,
+    (await promQuery(prometheus, `up{namespace="${NS}",app="hits"} == 1`).catch(() => [])).length === count ? true : undefined,
   120_000);
 }
 

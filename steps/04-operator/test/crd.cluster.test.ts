@@ -3,7 +3,7 @@
  * itself (structural schema + a CEL rule), with a message that says what is wrong, so the
  * operator never sees one. Server-side dry runs: nothing is stored.
  */
-import { kubectl, kubectlStdin, KIT_ROOT } from '@kit/testkit';
+import { holdLock, kubectl, kubectlStdin, KIT_ROOT } from '@kit/testkit';
 
 const CRD = `${KIT_ROOT}/steps/04-operator/operator/deploy/crd.yaml`;
 
@@ -16,13 +16,15 @@ async function dryRun(spec: Record<string, unknown>): Promise<{ spec: Record<str
   return JSON.parse(await kubectlStdin(scaler(spec), '-n', 'default', 'create', '--dry-run=server', '-o', 'json', '-f', '-'));
 }
 
+// The CRD stays installed for the other cluster test files that use it (tooling/testkit/lock.ts).
+let releaseCrd = async () => undefined as void;
+
 beforeAll(async () => {
+  releaseCrd = await holdLock('crd', 'shared');
   await kubectl('apply', '-f', CRD);
   await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
-}, 120_000);
-afterAll(async () => {
-  await kubectl('delete', '-f', CRD, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
-}, 120_000);
+}, 1_800_000);
+afterAll(() => releaseCrd());
 
 test('a valid LatencyScaler is accepted, with the schema\'s defaults filled in', async () => {
   const stored = await dryRun({ targetRef: { name: 'hits' }, maxReplicas: 3 });

@@ -7,17 +7,20 @@
  * capacity model predicts, p95 back under 100 ms -> load stops, the leader pod is deleted: back to
  * minReplicas one at a time, no extra scale, the other replica took over -> dryRun -> paused ->
  * Prometheus down: hold -> a LatencyScaler on the operator itself is refused -> SIGTERM.
+ * In namespaces of its own (e2e-04, and e2e-04-monitoring for Prometheus: the shipped manifests,
+ * moved), so it runs beside the cluster test files that use hits and monitoring.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { canI, deleteNamespace, deletePrometheus, deployStep, docker, eventually, kubectl, kubectlJson, kubectlStdin, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import { canI, deleteNamespace, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
-const NS = 'hits'; // the namespace k8s/prometheus scrapes (hits-metrics.hits.svc)
+const NS = 'e2e-04';
+const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
 const STEP = `${KIT_ROOT}/steps/04-operator`;
 const CRD = `${STEP}/operator/deploy/crd.yaml`;
-const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
+const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 const SA = `system:serviceaccount:${NS}:latency-operator`;
 // The capacity model (README), with kube-proxy's random spread of connections: a closed loop of
 // V users sees p95 ~ 20 x V / R ms only when spread evenly (nginx, step 03). Spread at random,
@@ -32,6 +35,7 @@ const WINDOW_S = 60;
 
 let app: string;
 let prometheus: string;
+let releaseCrd = async () => undefined as void;
 
 interface Condition { type: string; status: string; reason: string; message: string }
 interface Status { currentReplicas?: number; desiredReplicas?: number; lastLatencyMs?: number; lastScaleTime?: string; lastDecision?: { reason: string; message: string }; conditions?: Condition[] }
@@ -58,29 +62,26 @@ async function watchReplicas(seconds: number): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  await deletePrometheus();
-  await deleteNamespace(NS);
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
   // The operator's image, built from its folder as an attendee does, under its manifest's name.
   const image = /^\s+image: (latency-operator:\S+)$/m.exec(readFileSync(`${STEP}/operator/deploy/operator.yaml`, 'utf8'))?.[1];
   if (!image) throw new Error('operator/deploy/operator.yaml names no latency-operator image');
   await docker('build', '-q', '-t', image, `${STEP}/operator`);
-  // What the cluster admin does once: the CRD. Then the app with its LatencyScaler as shipped.
+  // What the cluster admin does once: the CRD (shared with the other lane's files, so it stays
+  // installed: tooling/testkit/lock.ts). Then the app with its LatencyScaler as shipped.
+  releaseCrd = await holdLock('crd', 'shared');
   await kubectl('apply', '-f', CRD);
   await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
-  await deployStep('04-operator', NS);
-  await kubectl('apply', '-k', `${KIT_ROOT}/k8s/prometheus`);
-  await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=120s');
-  await kubectl('-n', 'monitoring', 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
-  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', 'monitoring', 'get', 'service', 'prometheus-nodeport');
-  prometheus = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
-  await kubectl('apply', '-f', `${STEP}/operator/deploy/rbac.yaml`, '-f', `${STEP}/operator/deploy/operator.yaml`);
+  await deployStep('04-operator', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
+  prometheus = await deployPrometheusFor(NS);
+  const manifests = ['rbac.yaml', 'operator.yaml'].map((file) => readFileSync(`${STEP}/operator/deploy/${file}`, 'utf8'));
+  await kubectlStdin(movedTo(manifests.join('\n---\n'), NS), 'apply', '-f', '-');
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=120s');
   app = await nodePortUrl(NS);
-}, 300_000);
+}, 1_800_000); // the CRD lock may wait for the README test of step 04, which deletes the CRD
 afterAll(async () => {
-  await deletePrometheus();
-  await deleteNamespace(NS);
-  await kubectl('delete', '-f', CRD, '--ignore-not-found', '--wait=true', '--timeout=60s').catch(() => '');
+  await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
+  await releaseCrd();
 }, 300_000);
 
 test('the operator\'s ServiceAccount can do what its Role lists, and nothing else', async () => {
@@ -242,7 +243,7 @@ test('dryRun: decides and records, never writes the scale; paused: holds and say
 test('Prometheus down: the operator holds the replicas and says why (MetricAvailable=False, an Event)', async () => {
   // 2 replicas, min back to 1, no traffic: with Prometheus up this would go down to 1 after the
   // 60 s window. With no answer it must hold.
-  await kubectl('-n', 'monitoring', 'scale', 'deploy/prometheus', '--replicas=0');
+  await kubectl('-n', MONITORING, 'scale', 'deploy/prometheus', '--replicas=0');
   await patch({ minReplicas: 1 });
   const condition = await eventually('MetricAvailable=False', async () => {
     const c = await conditionOf('MetricAvailable');
@@ -253,7 +254,7 @@ test('Prometheus down: the operator holds the replicas and says why (MetricAvail
   console.log(`Prometheus down: ${condition.reason}: ${condition.message}\nEvent ${warning?.type} ${warning?.reason}: ${warning?.message}\nreplicas over ${WINDOW_S + 10} s: ${samples.join(' ')}`);
   expect(samples.every((n) => n === 2)).toBe(true);
   expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining('holding') });
-  await kubectl('-n', 'monitoring', 'scale', 'deploy/prometheus', '--replicas=1');
+  await kubectl('-n', MONITORING, 'scale', 'deploy/prometheus', '--replicas=1');
 }, 180_000);
 
 test('a LatencyScaler that targets the operator\'s own Deployment is refused, with a condition', async () => {
