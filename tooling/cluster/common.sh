@@ -79,12 +79,22 @@ api_ok() {
 pod_containers() { docker ps -aq --filter name='^/k8s_' 2>/dev/null; }
 
 # recycle_pvs: a Released volume of ours (its claim was deleted) is emptied and made Available again.
+# One run at a time (flock): the two lanes of the cluster suite delete namespaces at once, and two
+# runs that both saw a volume Released would both empty it and unbind it, the second perhaps after
+# a new claim had bound it (a CI run failed on the second unbind). The unbind also tests that the
+# claim is still the deleted one.
 recycle_pvs() {
-  local pv path
-  for pv in $(kubectl get pv -l kube-selfops/storage=hostpath -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{end}'); do
-    path="$(kubectl get pv "$pv" -o jsonpath='{.spec.hostPath.path}')"
-    case "$path" in "$PV_DIR"/*) find "$path" -mindepth 1 -delete ;; *) continue ;; esac
-    kubectl patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
-    progress "volume $pv recycled"
-  done
+  local pv path uid
+  mkdir -p "$PV_DIR"
+  (
+    flock 9
+    for pv in $(kubectl get pv -l kube-selfops/storage=hostpath -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{end}'); do
+      path="$(kubectl get pv "$pv" -o jsonpath='{.spec.hostPath.path}')"
+      uid="$(kubectl get pv "$pv" -o jsonpath='{.spec.claimRef.uid}')"
+      case "$path" in "$PV_DIR"/*) ;; *) continue ;; esac
+      find "$path" -mindepth 1 -delete
+      kubectl patch pv "$pv" --type json -p "[{\"op\":\"test\",\"path\":\"/spec/claimRef/uid\",\"value\":\"$uid\"},{\"op\":\"remove\",\"path\":\"/spec/claimRef\"}]" >/dev/null
+      progress "volume $pv recycled"
+    done
+  ) 9>>"$PV_DIR/.recycle.lock"
 }
