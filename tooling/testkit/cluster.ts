@@ -116,13 +116,29 @@ export async function rolledOut(namespace: string, workload: string, timeout = '
   }
 }
 
+/** The NodePorts of k8s/local, which `./kit up --cluster` and the ingress test ask for by number. */
+const FIXED_NODE_PORTS = readdirSync(`${KIT_ROOT}/k8s/local`)
+  .flatMap((file) => [...readFileSync(`${KIT_ROOT}/k8s/local/${file}`, 'utf8').matchAll(/^\s+nodePort: (\d+)$/gm)].map((m) => Number(m[1])));
+
+/**
+ * `kubectl expose WORKLOAD --type=NodePort` with the API server's choice of port, which is never
+ * one of the kit's fixed ones: taken here, it would make `./kit up --cluster` in the other lane
+ * fail. (The API server draws from the top of the range first, where 30090 is.) Returns the port.
+ */
+async function exposeNodePort(namespace: string, workload: string, name: string, ...ports: string[]): Promise<number> {
+  for (;;) {
+    await kubectl('-n', namespace, 'expose', workload, `--name=${name}`, '--type=NodePort', ...ports);
+    const service = await kubectlJson<{ spec: { ports: Array<{ nodePort?: number }> } }>('-n', namespace, 'get', 'service', name);
+    const port = service.spec.ports[0]?.nodePort;
+    if (!port) throw new Error(`no nodePort on service ${name} in ${namespace}`);
+    if (!FIXED_NODE_PORTS.includes(port)) return port;
+    await kubectl('-n', namespace, 'delete', 'service', name);
+  }
+}
+
 /** Exposes the app on a NodePort (served on 127.0.0.1) and returns its base URL. */
 export async function nodePortUrl(namespace: string): Promise<string> {
-  await kubectl('-n', namespace, 'expose', 'deploy/hits', '--name=hits-nodeport', '--type=NodePort', '--port=80', '--target-port=http');
-  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', namespace, 'get', 'service', 'hits-nodeport');
-  const port = service.spec.ports[0]?.nodePort;
-  if (!port) throw new Error(`no nodePort on service hits-nodeport in ${namespace}`);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${await exposeNodePort(namespace, 'deploy/hits', 'hits-nodeport', '--port=80', '--target-port=http')}`;
   // kube-proxy programs the rule a moment after the Service exists. (/status counts no hit; it
   // is a 404 in step 00, and any answer will do.)
   await answers(`${url}/status`);
@@ -235,9 +251,7 @@ export async function deployPrometheusFor(namespace: string): Promise<string> {
   const monitoring = `${namespace}-monitoring`;
   await kubectlStdin(movedTo(await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus`), namespace), 'apply', '-f', '-');
   await rolledOut(monitoring, 'deploy/prometheus');
-  await kubectl('-n', monitoring, 'expose', 'deploy/prometheus', '--name=prometheus-nodeport', '--type=NodePort', '--port=9090');
-  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort: number }> } }>('-n', monitoring, 'get', 'service', 'prometheus-nodeport');
-  const url = `http://127.0.0.1:${service.spec.ports[0]!.nodePort}`;
+  const url = `http://127.0.0.1:${await exposeNodePort(monitoring, 'deploy/prometheus', 'prometheus-nodeport', '--port=9090')}`;
   await answers(`${url}/-/ready`);
   return url;
 }
