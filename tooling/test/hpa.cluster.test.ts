@@ -9,10 +9,10 @@
  * its namespace, custom-metrics, which no other cluster test file uses.
  */
 import { readFileSync } from 'node:fs';
-import { KIT_ROOT, canI, deleteK8sPiece, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, kubectlJson, kubectlStdin, movedTo, nodePortUrl, promQuery, rolledOut, runK6 } from '@kit/testkit';
+import { KIT_ROOT, canI, deleteK8sPiece, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, kubectlJson, monitoringOf, kubectlStdin, movedTo, nodePortUrl, promQuery, rolledOut, runK6 } from '@kit/testkit';
 
 const NS = 'e2e-hpa';
-const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
+const MONITORING = monitoringOf(NS); // where deployPrometheusFor puts the Prometheus that scrapes NS
 const STEP = '03-metrics'; // the app with /slow and its metrics, and no autoscaler of its own
 const METRIC = 'app_request_latency_seconds_p95_30s';
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;

@@ -224,6 +224,9 @@ export async function deletePrometheus(): Promise<void> {
   await deleteK8sPiece('prometheus', 'monitoring');
 }
 
+/** Where movedTo puts what k8s/prometheus puts in `monitoring`, for the app of NAMESPACE. */
+export const monitoringOf = (namespace: string): string => `${namespace}-monitoring`;
+
 /**
  * The kit's manifests moved out of the namespaces `hits` and `monitoring` into NAMESPACE and
  * `NAMESPACE-monitoring`: only the namespaces and the addresses and labels made of them change.
@@ -231,7 +234,7 @@ export async function deletePrometheus(): Promise<void> {
  * lane of the cluster suite, jest.config.js), on the manifests an attendee applies.
  */
 export function movedTo(manifests: string, namespace: string): string {
-  const monitoring = `${namespace}-monitoring`;
+  const monitoring = monitoringOf(namespace);
   const moved = { hits: namespace, monitoring } as Record<string, string>;
   return manifests.split(/^---$/m).map((doc) => {
     const out = doc
@@ -248,7 +251,7 @@ export function movedTo(manifests: string, namespace: string): string {
  * rolled out and on a NodePort; returns its URL once it answers.
  */
 export async function deployPrometheusFor(namespace: string): Promise<string> {
-  const monitoring = `${namespace}-monitoring`;
+  const monitoring = monitoringOf(namespace);
   await kubectlStdin(movedTo(await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus`), namespace), 'apply', '-f', '-');
   await rolledOut(monitoring, 'deploy/prometheus');
   const url = `http://127.0.0.1:${await exposeNodePort(monitoring, 'deploy/prometheus', 'prometheus-nodeport', '--port=9090')}`;

@@ -5,10 +5,10 @@
  * e2e-03-monitoring for Prometheus: k8s/prometheus, moved), so it runs beside the cluster test
  * files that use hits and monitoring.
  */
-import { appPods, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, nodePortUrl, promQuery, runK6 } from '@kit/testkit';
+import { appPods, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, monitoringOf, nodePortUrl, promQuery, runK6 } from '@kit/testkit';
 
 const NS = 'e2e-03';
-const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
+const MONITORING = monitoringOf(NS); // where deployPrometheusFor puts the Prometheus that scrapes NS
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 // 6 closed loops: one replica (2 slots of 40 ms) answers in 3 turns, 120 ms; kube-proxy spreads
 // connections at random, so three replicas still see some queueing, but far less.

@@ -13,11 +13,11 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { canI, deleteNamespace, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import { canI, deleteNamespace, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, monitoringOf, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const NS = 'e2e-04';
-const MONITORING = `${NS}-monitoring`; // where deployPrometheusFor puts the Prometheus that scrapes NS
+const MONITORING = monitoringOf(NS); // where deployPrometheusFor puts the Prometheus that scrapes NS
 const STEP = `${KIT_ROOT}/steps/04-operator`;
 const CRD = `${STEP}/operator/deploy/crd.yaml`;
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
