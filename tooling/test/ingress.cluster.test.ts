@@ -4,7 +4,7 @@
  * its ServiceAccount may do what the kubernetesingress provider needs and nothing more.
  */
 import { readFileSync } from 'node:fs';
-import { KIT_ROOT, appPods, canI, deleteK8sPiece, deleteNamespace, deployStep, kubectl, kubectlJson } from '@kit/testkit';
+import { KIT_ROOT, appPods, canI, deleteK8sPiece, deleteNamespace, deployStep, eventually, kubectl, kubectlJson } from '@kit/testkit';
 
 const NS = 'e2e-ingress';
 const URL = 'http://127.0.0.1:30081';
@@ -27,19 +27,15 @@ async function get(path: string): Promise<Page> {
   return { status: response.status, hits: hits === undefined ? undefined : Number(hits), hostname };
 }
 
-/** Polls GET / until `done` holds (Traefik applies a changed Ingress within a few seconds). */
+/** GET / until `done` holds (Traefik applies a changed Ingress within a few seconds). */
 async function until(done: (page: Page) => boolean, what: string): Promise<Page> {
   let last: Page | string = 'no answer';
-  for (let attempt = 0; attempt < 150; attempt++) {
-    try {
-      last = await get('/');
-      if (done(last)) return last;
-    } catch (error) {
-      last = String(error);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${URL}/ did not ${what} within 30 s; last: ${JSON.stringify(last)}`);
+  return eventually(`${URL}/ to ${what}`, async () => {
+    last = await get('/').catch((error: unknown) => String(error));
+    return typeof last !== 'string' && done(last) ? last : undefined;
+  }, 30_000, 200).catch((error: Error) => {
+    throw new Error(`${error.message}; last: ${JSON.stringify(last)}`);
+  });
 }
 
 const myPods = async (): Promise<string[]> => (await appPods(NS)).map((pod) => pod.name);

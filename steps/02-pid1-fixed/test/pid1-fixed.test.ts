@@ -4,7 +4,7 @@
  * Redis, and the data lives outside the app container.
  */
 import {
-  buildStep, createVolume, docker, dockerLogs, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
+  buildStep, createVolume, docker, dockerLogs, eventually, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
   timedDockerStop, urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
 
@@ -99,12 +99,7 @@ describe('readiness: no traffic before Redis, no empty Service during a Redis ou
     expect((await fetch(urlOf(app, '/check/live'))).status).toBe(200); // alive: no restart needed
 
     lateRedis = await startRedis(ownNetwork);
-    let answer = '';
-    for (let attempt = 0; attempt < 100 && answer !== '200 ok'; attempt++) {
-      answer = await ready();
-      if (answer !== '200 ok') await sleep(100);
-    }
-    expect(answer).toBe('200 ok');
+    expect(await eventually('/check/ready to say 200 ok', async () => ((await ready()) === '200 ok' ? '200 ok' : undefined), 10_000, 100)).toBe('200 ok');
 
     await lateRedis.stop({ timeout: 10_000 });
     lateRedis = undefined;
@@ -122,13 +117,11 @@ describe('the data lives outside the app container', () => {
 
   /** Hits once, retrying while the app reconnects to Redis; returns the counter the page shows. */
   async function countedHit(): Promise<number> {
-    for (let attempt = 0; attempt < 100; attempt++) {
+    return eventually('the app to count the hit', async () => {
       const response = await fetch(urlOf(app)).catch(() => undefined);
       const match = response && (await response.text()).match(/<dd id="hits">(\d+)<\/dd>/);
-      if (response?.status === 200 && match) return Number(match[1]);
-      await sleep(100);
-    }
-    throw new Error('the app never counted the hit');
+      return response?.status === 200 && match ? Number(match[1]) : undefined;
+    }, 10_000, 100);
   }
 
   test('the counter survives an app restart and a new Redis container on the same volume', async () => {
