@@ -166,7 +166,7 @@ export const BEATS: Beat[] = [
       { hidden: true, sh: (c) => appReady(`http://127.0.0.1:${c.port}`) },
       { say: 'Operations refreshes the page. 300 times.', sh: (c) => `for i in $(seq 1 300); do curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:${c.port}/ || break; done | sort | uniq -c`, expect: /\d+ 000/ },
       { hidden: true, sh: 'timeout 20 docker wait demo-app >/dev/null' }, // the state a moment after the crash
-      { say: 'It stopped answering. What does Docker know?', sh: "docker ps -a --filter name=demo-app --format '{{.Names}}\\t{{.Status}}'", expect: /demo-app\s+Exited \(1\)/ },
+      { say: 'It stopped answering. What does Docker know?', sh: "docker ps -a --filter 'name=^demo-app$' --format '{{.Names}}\\t{{.Status}}'", expect: /demo-app\s+Exited \(1\)/ },
       { sh: 'docker logs demo-app', check: onlyStarting },
       { say: 'The cause is in a log file inside the dead container: copy it out while it still exists.', sh: 'docker cp demo-app:/tmp/app.log - | tar -xO | tail -n 8', expect: /TypeError: Cannot read properties of undefined/ },
     ],
