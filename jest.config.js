@@ -9,13 +9,12 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const cluster = process.env.KIT_SUITE === 'cluster';
 
 // The cluster suite runs in two lanes, two jest processes side by side (./kit test: KIT_LANE),
-// each one file at a time, and beside them the Docker suite. Most cluster test files deploy what `./kit up --cluster` and the
+// each one file at a time. Most cluster test files deploy what `./kit up --cluster` and the
 // READMEs deploy: the namespaces hits and monitoring, the NodePorts 30080/30090, the host's
 // 8080/9090. They share lane "shared". The files below use namespaces of their own, random
 // NodePorts and no Ingress (Traefik, in the ingress test, serves every Ingress of the cluster):
 // lane "own". One cluster-wide thing remains that files of both lanes touch, the LatencyScaler
-// CRD, under a lock (tooling/testkit/lock.ts), as are the host ports that the README blocks of
-// both suites publish. Without KIT_LANE, all files run one at a time.
+// CRD, under a lock (tooling/testkit/lock.ts). Without KIT_LANE, all files run one at a time.
 const ownLane = [
   'steps/00-broken-app/test/broken-app',
   'steps/01-logging-fixed/test/logging-fixed',

@@ -166,19 +166,19 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
     }
   });
 
-  test('the order in each lane: the exclusive CRD holder first, the exact-count load runs last (tooling/testkit/sequencer.js)', async () => {
+  test('the order in each lane: the longest file first, the exclusive CRD holder last (tooling/testkit/sequencer.js)', async () => {
     const { rank } = (await import(join(KIT_ROOT, 'tooling/testkit/sequencer.js'))) as { rank: (path: string) => number };
     const inOrder = (lane: string[]) => [...lane].sort((a, b) => rank(a) - rank(b));
     const [shared, own] = [await files('shared'), await files('own')];
-    expect(inOrder(shared)[0]).toBe('tooling/test/readme-blocks.cluster.test.ts');
-    expect(inOrder(shared).at(-1)).toBe('tooling/test/demo.cluster.test.ts');
-    expect(inOrder(own).at(-1)).toBe('steps/04-operator/test/operator.cluster.test.ts');
+    expect(inOrder(shared)[0]).toBe('tooling/test/demo.cluster.test.ts');
+    expect(inOrder(shared).at(-1)).toBe('tooling/test/readme-blocks.cluster.test.ts');
+    expect(inOrder(own)[0]).toBe('steps/04-operator/test/operator.cluster.test.ts');
   });
 
   test('KIT_LANES takes 1 or 2, and says so when given anything else', async () => {
     await expect(execFileAsync(`${KIT_ROOT}/kit`, ['test'], { env: { ...process.env, KIT_LANES: '3' } })).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('KIT_LANES=3: 2 (the default) runs the Docker suite and the cluster suite\'s two lanes side by side, 1 every file one at a time'),
+      stderr: expect.stringContaining('KIT_LANES=3: 2 (the default) runs the cluster suite in two lanes side by side, 1 every file one at a time'),
     });
   });
 

@@ -29,22 +29,11 @@ async function buildImages(step: string, markdown: string): Promise<void> {
   }
 }
 
-// The CRD, for the whole file: step 04's clean-up block deletes it. The host's ports, for one
-// README at a time: its port-forwards take 8080, 9090 and 3000, as the Docker README blocks do
-// (tooling/test/readme-blocks.test.ts), and ./kit test runs both suites side by side.
 let releaseCrd = async () => undefined as void;
-let releasePorts: (() => Promise<void>) | undefined;
-const freePorts = async () => {
-  await releasePorts?.();
-  releasePorts = undefined;
-};
 beforeAll(async () => {
   releaseCrd = await holdLock('crd', 'exclusive');
 }, 1_800_000);
-afterAll(async () => {
-  await freePorts(); // held still if the last README's start failed
-  await releaseCrd();
-});
+afterAll(() => releaseCrd());
 
 for (const step of readdirSync(`${KIT_ROOT}/steps`).sort()) {
   const markdown = readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8');
@@ -52,15 +41,10 @@ for (const step of readdirSync(`${KIT_ROOT}/steps`).sort()) {
   describeReadme(step, 'cluster', KIT_ROOT, {
     env,
     before: async () => {
-      await freePorts(); // the last README's, if its start failed (its `after` did not run)
-      releasePorts = await holdLock('host-ports', 'exclusive');
       await Promise.all([buildImages(step, markdown), fresh()]);
     },
-    // The blocks' port-forwards have ended (describeReadme). The README's `kubectl delete
-    // namespace` ran last; fresh() also makes the local cluster's volumes available again.
-    after: async () => {
-      await freePorts();
-      await fresh();
-    },
+    // The README's `kubectl delete namespace` ran last; this also makes the local cluster's
+    // volumes available again for the next test.
+    after: fresh,
   });
 }

@@ -3,20 +3,12 @@
  * folder, on the real Docker engine, and their stated output is checked (tooling/testkit/readme-blocks.ts).
  * The blocks use fixed names and ports (network hits, containers app and redis, port 8080), so
  * this one file runs the READMEs one after another, each from a clean engine and with its own
- * clean-up block last. (`./kit up` uses other names: hits-kit, hits-app, hits-redis.) The
- * cluster README blocks port-forward to the same host ports, and ./kit test runs the Docker and
- * the cluster suites side by side: both hold the lock `host-ports` (tooling/testkit/lock.ts).
+ * clean-up block last. (`./kit up` uses other names: hits-kit, hits-app, hits-redis.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { KIT_ROOT, blocksFor, describeReadme, docker, dockerNames, existingDockerNames, holdLock } from '@kit/testkit';
+import { KIT_ROOT, blocksFor, describeReadme, docker, dockerNames, existingDockerNames } from '@kit/testkit';
 
 const steps = readdirSync(`${KIT_ROOT}/steps`).sort();
-
-let releasePorts = async () => undefined as void;
-beforeAll(async () => {
-  releasePorts = await holdLock('host-ports', 'exclusive');
-}, 1_800_000);
-afterAll(() => releasePorts());
 
 for (const step of steps) {
   const blocks = blocksFor(readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8'), 'docker');

@@ -1,10 +1,8 @@
 /**
- * A lock that the jest processes of `./kit test` share: it runs the Docker suite and two lanes of
- * cluster test files at once (jest.config.js). Two things are touched from more than one of
- * them: the LatencyScaler CRD, cluster-wide (its users hold it shared, so they run side by side;
- * a file whose README blocks delete it holds it exclusive, so it waits for them and they for it),
- * and the host's ports 8080/9090/3000, which the README blocks of both suites publish (`host-ports`,
- * exclusive).
+ * A lock that the jest processes of the cluster suite share: `./kit test` runs two lanes of
+ * cluster test files at once (jest.config.js), and the LatencyScaler CRD, cluster-wide, is the one
+ * thing both lanes touch. Its users hold it shared, so they run side by side; a file whose README
+ * blocks delete it holds it exclusive, so it waits for them and they for it.
  *
  * Hand-written because no npm package gives shared and exclusive locks across processes without
  * native code: flock(1) (util-linux) on a file does, held by a child process until release, and
@@ -37,7 +35,7 @@ export async function holdLock(name: string, mode: LockMode): Promise<() => Prom
     holder.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('waiting\n') && !out.includes('held')) {
-        process.stderr.write(`waiting for the ${mode} lock ${file} (another test file holds it)\n`);
+        process.stderr.write(`waiting for the ${mode} lock ${file} (another cluster test file holds it)\n`);
         out = out.replace('waiting\n', '');
       }
       if (out.includes('held\n')) resolve();
