@@ -4,7 +4,7 @@
  * Redis, and the data lives outside the app container.
  */
 import {
-  buildStep, createVolume, docker, dockerLogs, eventually, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
+  answers, buildStep, createVolume, docker, dockerLogs, eventually, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
   timedDockerStop, urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
 
@@ -99,7 +99,9 @@ describe('readiness: no traffic before Redis, no empty Service during a Redis ou
     expect((await fetch(urlOf(app, '/check/live'))).status).toBe(200); // alive: no restart needed
 
     lateRedis = await startRedis(ownNetwork);
-    expect(await eventually('/check/ready to say 200 ok', async () => ((await ready()) === '200 ok' ? '200 ok' : undefined), 10_000, 100)).toBe('200 ok');
+    // The shared wait for an answer; its error names the last one.
+    await answers(urlOf(app, '/check/ready'), 10_000, (status, body) => `${status} ${body}` === '200 ok');
+    expect(await ready()).toBe('200 ok');
 
     await lateRedis.stop({ timeout: 10_000 });
     lateRedis = undefined;
