@@ -99,6 +99,10 @@ test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then 
 test("deleteNamespace (every cluster test's fresh start) fails, saying why, when a namespace stays", async () => {
   const NS = 'kit-stuck';
   const hold = 'kube-selfops.dev/test-hold'; // a finalizer nobody removes: the namespace cannot finish
+  const release = () => kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+  // A run killed in the middle of this test leaves the namespace held; the next run releases it.
+  if (await kubectl('-n', NS, 'get', 'configmap', 'held', '--ignore-not-found', '-o', 'name')) await release();
+  await deleteNamespace(NS);
   await kubectl('create', 'namespace', NS);
   await kubectl('-n', NS, 'create', 'configmap', 'held');
   await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [hold] } }));
@@ -109,7 +113,7 @@ test("deleteNamespace (every cluster test's fresh start) fails, saying why, when
     await expect(failure).rejects.toThrow(`could not delete namespace ${NS}`);
     await expect(failure).rejects.toThrow(/checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/);
   } finally {
-    await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+    await release();
   }
   await deleteNamespace(NS); // released: now it goes, and says nothing
   expect(await kubectl('get', 'namespace', NS, '--ignore-not-found')).toBe('');

@@ -1,11 +1,11 @@
 /** The kit's own promises: steps stay consistent snapshots, and `./kit up` does what the README says. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT } from '@kit/testkit';
+import { KIT_ROOT, eventually } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const steps = readdirSync(`${KIT_ROOT}/steps`).sort();
@@ -187,6 +187,34 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
       code: 1,
       stderr: expect.stringContaining('KIT_CLUSTER=yes: use auto (the default), 0 or 1'),
     });
+  });
+
+  test('one ./kit test at a time on a machine: a second one waits for the first, saying whose, and goes on when it ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-lock-'));
+    const lock = join(dir, 'test.lock');
+    writeFileSync(lock, 'pid 4242, /elsewhere/kube-selfops, since 2026-12-01 18:02:00\n'); // as a running ./kit test writes it
+    const first = spawn('flock', ['-o', lock, 'sh', '-c', 'echo held; exec sleep 120']); // -o: flock alone holds it
+    try {
+      await new Promise<void>((held, failed) => { first.stdout.once('data', () => held()); first.once('error', failed); });
+      // Outside the running suite's own lock (KIT_TEST_LOCKED); KIT_LANES=3 makes the second run
+      // stop, saying so, as soon as it has the lock.
+      const env: NodeJS.ProcessEnv = { ...process.env, KIT_TEST_LOCK: lock, KIT_LANES: '3' };
+      delete env.KIT_TEST_LOCKED;
+      const second = spawn(`${KIT_ROOT}/kit`, ['test'], { env });
+      let stderr = '';
+      second.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const ended = new Promise<number | null>((done) => second.once('close', done));
+      await eventually('the second run to say it waits', async () => (stderr.includes('waiting') ? true : undefined), 10_000).catch(() => undefined);
+      expect(stderr).toContain(`another ./kit test is running on this machine (pid 4242, /elsewhere/kube-selfops, since 2026-12-01 18:02:00); waiting for it to end (lock: ${lock})`);
+      expect(second.exitCode).toBeNull(); // still waiting
+      first.kill();
+      expect(await ended).toBe(1);
+      expect(stderr).toContain('KIT_LANES=3: 2 (the default)'); // it went on once the first had ended
+      expect(readFileSync(lock, 'utf8')).toMatch(new RegExp(`^pid \\d+, ${KIT_ROOT.replace(/\/$/, '')}, since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\n$`));
+    } finally {
+      first.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a failed test is named in the last lines of the output, so a CI log cut to its tail still says what failed', async () => {
