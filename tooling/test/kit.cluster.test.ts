@@ -16,19 +16,6 @@ afterAll(async () => {
   await deleteNamespace('hits');
 }, 300_000);
 
-test('deploys the step with Redis (and Prometheus from step 03 on) and serves it on 127.0.0.1:30080', async () => {
-  await deletePrometheus(); // whatever an earlier run left
-  await deleteNamespace('hits');
-  const { stdout } = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '03', '--cluster'], { maxBuffer: 16 * 1024 * 1024 });
-  expect(stdout).toContain('open http://127.0.0.1:30080/');
-  expect(stdout).toContain('Prometheus: http://127.0.0.1:30090/'); // printed only once it answers:
-  const page = await (await fetch('http://127.0.0.1:30080/')).text();
-  expect(page).toContain('<dd id="version">1.3.0</dd>');
-  expect(page).toMatch(/<dd id="hostname">hits-[a-z0-9]+-[a-z0-9]+<\/dd>/); // the pod's name
-  expect(page).toContain('<dd id="redis">connected</dd>');
-  expect((await fetch('http://127.0.0.1:30090/-/ready')).status).toBe(200);
-}, 300_000);
-
 test('--context NAME: a cluster from your kubeconfig gets a tag unique to the build, never pulled', async () => {
   await deleteNamespace('hits');
   // "Your" kubeconfig: a copy of the kit's, with the context renamed, passed the way kubectl takes it.
@@ -71,16 +58,23 @@ test('--context NAME of a cluster that is not there: one clear error, exit 1', a
   expect(failure?.stderr).toMatch(/Is the cluster of context "nowhere" running\?/);
 }, 120_000);
 
-test('up 04 --cluster: the CRD first, then the app with its LatencyScaler, then the operator, which reports', async () => {
-  await deletePrometheus();
+// Step 04 takes every path of `up --cluster`: the app with Redis, Prometheus (from step 03 on),
+// the CRD before the operator that needs it. Step 02 takes the one without Prometheus, below.
+test('up 04 --cluster: the CRD, the app with Redis, Prometheus and the operator; the addresses it prints answer at once; the operator reports', async () => {
+  await deletePrometheus(); // whatever an earlier run left
   await deleteNamespace('hits');
   // The CRD stays installed for the files of the other lane that use it (tooling/testkit/lock.ts).
   const releaseCrd = await holdLock('crd', 'shared');
   try {
     const { stdout } = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '04', '--cluster'], { maxBuffer: 16 * 1024 * 1024 });
-    expect(stdout).toContain('kubectl -n hits get latencyscalers');
+    expect(stdout).toContain('open http://127.0.0.1:30080/');
+    expect(stdout).toContain('Prometheus: http://127.0.0.1:30090/'); // printed only once it answers:
+    expect((await fetch('http://127.0.0.1:30090/-/ready')).status).toBe(200);
     const page = await (await fetch('http://127.0.0.1:30080/')).text();
     expect(page).toContain('<dd id="version">1.4.0</dd>');
+    expect(page).toMatch(/<dd id="hostname">hits-[a-z0-9]+-[a-z0-9]+<\/dd>/); // the pod's name
+    expect(page).toContain('<dd id="redis">connected</dd>');
+    expect(stdout).toContain('kubectl -n hits get latencyscalers');
     const operator = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
       '-n', 'hits', 'get', 'deploy', 'latency-operator');
     expect(operator.spec.template.spec.containers[0]).toMatchObject({ image: expect.stringMatching(/^latency-operator:0\.1\.0-[0-9a-f]{12}$/), imagePullPolicy: 'Never' });
@@ -107,9 +101,11 @@ test("deleteNamespace (every cluster test's fresh start) fails, saying why, when
   await kubectl('-n', NS, 'create', 'configmap', 'held');
   await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [hold] } }));
   try {
-    // 30 s: long enough for the namespace controller to have tried and said why (its condition);
-    // with 5 s a busy CI machine got there before the controller did.
-    const failure = deleteNamespace(NS, 30);
+    // The deletion starts, and the namespace controller says why it cannot finish (a condition);
+    // waited for, not guessed: a fixed 5 s was too short on a busy CI machine, 30 s too long.
+    await kubectl('delete', 'namespace', NS, '--wait=false');
+    await kubectl('wait', 'namespace', NS, '--for=condition=NamespaceFinalizersRemaining', '--timeout=60s');
+    const failure = deleteNamespace(NS, 5);
     await expect(failure).rejects.toThrow(`could not delete namespace ${NS}`);
     await expect(failure).rejects.toThrow(/checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/);
   } finally {
