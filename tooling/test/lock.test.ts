@@ -4,11 +4,12 @@
  * and a holder whose process dies releases it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 process.env.KIT_LOCK_DIR = mkdtempSync(`${tmpdir()}/kit-lock-test-`);
 const { holdLock, LOCK_DIR } = await import('../testkit/lock.js');
+afterAll(() => rmSync(LOCK_DIR, { recursive: true, force: true }));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Resolves to 'held' if the lock is taken within MS, else 'waiting' (and releases it when it comes). */
