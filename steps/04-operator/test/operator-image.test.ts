@@ -3,7 +3,7 @@
  * as the unprivileged `node` user, and a bad setting stops it at once with a message naming it.
  * (What it does on a cluster is proven by operator.cluster.test.ts.)
  */
-import { docker, dockerRunToExit, jsonLogLines, KIT_ROOT } from '@kit/testkit';
+import { docker, dockerRunToExit, eventually, jsonLogLines, KIT_ROOT } from '@kit/testkit';
 
 const TAG = 'kube-selfops/04-operator-operator:test';
 
@@ -22,7 +22,9 @@ test('docker stop: SIGTERM reaches node (PID 1), which logs "stopped" last and e
   // No cluster here: the operator starts, fails to watch (logged, retried) and must still stop cleanly.
   const id = (await docker('run', '-d', '--label', 'org.testcontainers=true', '-e', 'WATCH_NAMESPACE=hits', TAG)).trim();
   try {
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Its signal handlers are in place once it says it started: wait for that, not a guessed time.
+    await eventually('the operator to log that it started', async () =>
+      (jsonLogLines(await docker('logs', id)).some((line) => line.msg === 'latency operator started') ? true : undefined), 30_000, 200);
     const start = Date.now();
     await docker('stop', id);
     const seconds = (Date.now() - start) / 1000;
