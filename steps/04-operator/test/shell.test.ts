@@ -17,6 +17,8 @@ test('Prometheus: one query for every target, names escaped; rate 0 is "no traff
   expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42 });
   expect(metrics.get('idle')).toEqual({ kind: 'no-traffic' });
   expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
+  // Whole milliseconds, the number status and Events show: 100.4 ms is 100, not over 100.
+  expect(metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge')).toEqual({ kind: 'value', ms: 100, rps: 42 });
 });
 
 test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
