@@ -191,14 +191,14 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
 
   test('one ./kit test at a time on a machine: a second one waits for the first, saying whose, and goes on when it ends', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kit-lock-'));
-    const lock = join(dir, 'test.lock');
+    const lock = join(dir, 'kit-test.lock'); // KIT_LOCK_DIR, the folder of the tests' own locks too
     writeFileSync(lock, 'pid 4242, /elsewhere/kube-selfops, since 2026-12-01 18:02:00\n'); // as a running ./kit test writes it
     const first = spawn('flock', ['-o', lock, 'sh', '-c', 'echo held; exec sleep 120']); // -o: flock alone holds it
     try {
       await new Promise<void>((held, failed) => { first.stdout.once('data', () => held()); first.once('error', failed); });
       // Outside the running suite's own lock (KIT_TEST_LOCKED); KIT_LANES=3 makes the second run
       // stop, saying so, as soon as it has the lock.
-      const env: NodeJS.ProcessEnv = { ...process.env, KIT_TEST_LOCK: lock, KIT_LANES: '3' };
+      const env: NodeJS.ProcessEnv = { ...process.env, KIT_LOCK_DIR: dir, KIT_LANES: '3' };
       delete env.KIT_TEST_LOCKED;
       const second = spawn(`${KIT_ROOT}/kit`, ['test'], { env });
       let stderr = '';
