@@ -25,7 +25,7 @@ export interface ScalerSpec {
  * no series (never scraped, or labels that match nothing) and no answer at all both hold.
  */
 export type Metric =
-  | { kind: 'value'; ms: number; rps: number } // p95 over the last 30 s, and the request rate
+  | { kind: 'value'; ms: number; rps: number } // p95 over the last 30 s (whole ms, as shown: prometheus.ts), and the request rate
   | { kind: 'no-traffic' } // the request rate is a recorded 0
   | { kind: 'no-series'; detail: string } // Prometheus answered, but records nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
