@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ensures the pinned prometheus-adapter (the HPA's bridge to Prometheus, k8s/prometheus-adapter)
-# and prints the path of its binary on stdout. tooling/images.sh copies it into the local
-# stand-in for the official image (tooling/images/prometheus-adapter) where no registry is
-# reachable; on a machine that can pull, this script is never needed.
+# and prints the path of its binary on stdout (with --download: only downloads what the build
+# needs). tooling/images.sh copies it into the local stand-in for the official image
+# (tooling/images/prometheus-adapter) where no registry is reachable; on a machine that can pull,
+# this script is never needed.
 # Built from its Go module via the module proxy as upstream's Makefile does (CGO_ENABLED=0
 # go build ./cmd/adapter). `go install ...@v0.12.0` does not work here: it asks the proxy for the
 # version list, which the proxy refuses. go_module_dir + go build inside the module does.
@@ -15,7 +16,16 @@ ADAPTER_VERSION="${KIT_PROMETHEUS_ADAPTER_VERSION:-v0.12.0}"
 
 out="$KIT_CACHE/prometheus-adapter-$ADAPTER_VERSION"
 # The binary prints no version; a stamp written after a successful build says which it is.
-if [ "$(cat "$out/VERSION" 2>/dev/null)" != "$ADAPTER_VERSION" ] || [ ! -x "$out/adapter" ]; then
+built() { [ "$(cat "$out/VERSION" 2>/dev/null)" = "$ADAPTER_VERSION" ] && [ -x "$out/adapter" ]; }
+# --download: only fetch what the build needs (nothing to do once it is built).
+if [ "${1:-}" = --download ]; then
+  built && exit 0
+  use_go "prometheus-adapter $ADAPTER_VERSION"
+  src="$(go_module_dir "sigs.k8s.io/prometheus-adapter@$ADAPTER_VERSION")" || exit 1
+  go_module_deps "$src" ./cmd/adapter
+  exit
+fi
+if ! built; then
   use_go "prometheus-adapter $ADAPTER_VERSION"
   progress "building prometheus-adapter $ADAPTER_VERSION from sigs.k8s.io/prometheus-adapter with $(go version | cut -d' ' -f3) - about 4 minutes, once"
   t0=$(date +%s)

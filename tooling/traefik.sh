@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ensures the pinned Traefik (the ingress controller of k8s/ingress) and prints the path of its
-# binary on stdout. tooling/images.sh copies it into the local stand-in for the official image
-# (tooling/images/traefik) where no registry is reachable; on a machine that can pull, this
-# script is never needed.
+# binary on stdout (with --download: only downloads what the build needs). tooling/images.sh
+# copies it into the local stand-in for the official image (tooling/images/traefik) where no
+# registry is reachable; on a machine that can pull, this script is never needed.
 # Traefik is in no registry we can reach as a binary, so it is built from its Go module via the
 # module proxy, the way upstream's Makefile does: CGO_ENABLED=0 go build -trimpath ./cmd/traefik,
 # with the version stamped in by -ldflags. Its web UI (the dashboard) is not in the module (a
@@ -19,6 +19,14 @@ TRAEFIK_VERSION="${KIT_TRAEFIK_VERSION:-3.6.12}"
 traefik_version() { "$1" version 2>/dev/null | sed -nE 's/^Version:[[:space:]]+v?([^ ]+)$/\1/p'; }
 
 out="$KIT_CACHE/traefik-$TRAEFIK_VERSION"
+# --download: only fetch what the build needs (nothing to do once it is built).
+if [ "${1:-}" = --download ]; then
+  [ "$(traefik_version "$out/traefik")" = "$TRAEFIK_VERSION" ] && exit 0
+  use_go "Traefik $TRAEFIK_VERSION"
+  src="$(go_module_dir "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION")" || exit 1
+  go_module_deps "$src" ./cmd/traefik
+  exit
+fi
 if [ "$(traefik_version "$out/traefik")" != "$TRAEFIK_VERSION" ]; then
   use_go "Traefik $TRAEFIK_VERSION"
   progress "building Traefik $TRAEFIK_VERSION from github.com/traefik/traefik/v3 with $(go version | cut -d' ' -f3) - a few minutes, once"

@@ -6,7 +6,9 @@
 #   coredns       (github.com/coredns/coredns; the cluster DNS, run as a pod from a local image)
 # into $KIT_CACHE/cluster/<k8s version>/bin/ and prints that directory on stdout.
 #
-# Usage: tooling/cluster/build.sh [k8s] [etcd] [cri-dockerd] [coredns]     (no argument = all four)
+# Usage: tooling/cluster/build.sh [--prepare] [k8s] [etcd] [cri-dockerd] [coredns]   (none = all four)
+# --prepare: only the build modules and their downloads, no compile (a new machine downloads while
+# it runs the Docker suite: kit, prefetch_go_modules); the build after it only compiles.
 # Idempotent: a binary whose stamp file (bin/.<name>.stamp) matches version + build flags is skipped.
 # Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION,
 # KIT_COREDNS_VERSION.
@@ -116,6 +118,7 @@ build_k8s() {
     timed "go get -tool (resolve + download dependencies)" go get -tool "${pkgs[@]}"
     done_ready "$src"
   fi
+  [ "$PREPARE" = 0 ] || return 0
   cd "$src"
   for cmd in "${K8S_COMMANDS[@]}"; do
     go_build "$cmd" "$K8S_VERSION" "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$cmd" "$K8S_TAGS"
@@ -150,6 +153,7 @@ build_etcd() {
     timed "go get -tool etcd (resolve + download dependencies)" go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
     done_ready "$src"
   fi
+  [ "$PREPARE" = 0 ] || return 0
   cd "$src"
   go_build etcd "$ETCD_VERSION" "$ldflags" go.etcd.io/etcd/server/v3
 }
@@ -190,6 +194,7 @@ build_cri_dockerd() {
     timed "go get -tool cri-dockerd (resolve + download dependencies)" go get -tool "$mod@$CRI_DOCKERD_VERSION"
     done_ready "$src"
   fi
+  [ "$PREPARE" = 0 ] || return 0
   cd "$src"
   # The patched copy of the module replaces the published one (a directory replace in the main module).
   if [ "$(cat "$src/cri-dockerd/.patch" 2>/dev/null)" != "$CRI_DOCKERD_PATCH" ]; then
@@ -219,14 +224,17 @@ build_coredns() {
     timed "go get -tool coredns (resolve + download dependencies)" go get -tool "$mod@$COREDNS_VERSION"
     done_ready "$src"
   fi
+  [ "$PREPARE" = 0 ] || return 0
   cd "$src"
   go_build coredns "$COREDNS_VERSION" "$ldflags" "$mod" grpcnotrace
 }
 
+PREPARE=0
 main() {
+  [ "${1:-}" != --prepare ] || { PREPARE=1; shift; }
   local what=("$@") w
   [ ${#what[@]} -gt 0 ] || what=(k8s etcd cri-dockerd coredns)
-  progress "building into $BIN with $(go version | cut -d' ' -f3) ($(nproc) cores, nice -n 10)"
+  [ "$PREPARE" = 1 ] || progress "building into $BIN with $(go version | cut -d' ' -f3) ($(nproc) cores, nice -n 10)"
   for w in "${what[@]}"; do
     case "$w" in
       k8s) build_k8s ;;
