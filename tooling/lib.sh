@@ -57,7 +57,7 @@ go_module_dir() {
 
 # go_module_deps DIR PKG: downloads every module that building PKG inside module DIR needs, and
 # compiles nothing: what `go build` there would fetch first. Lets a new machine download while it
-# does other work (kit: prefetch_go_modules), so the build itself only compiles.
+# does other work (kit: start_prefetch), so the build itself only compiles.
 go_module_deps() { (cd "$1" && nice -n 10 go list -deps "$2" >/dev/null); }
 
 # docker_build TAG DIR: `docker build` as an attendee runs it, quietly; on failure, shows why.

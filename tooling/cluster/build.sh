@@ -8,7 +8,7 @@
 #
 # Usage: tooling/cluster/build.sh [--prepare] [k8s] [etcd] [cri-dockerd] [coredns]   (none = all four)
 # --prepare: only the build modules and their downloads, no compile (a new machine downloads while
-# it runs the Docker suite: kit, prefetch_go_modules); the build after it only compiles.
+# it runs the Docker suite: kit, start_prefetch); the build after it only compiles.
 # Idempotent: a binary whose stamp file (bin/.<name>.stamp) matches version + build flags is skipped.
 # Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION,
 # KIT_COREDNS_VERSION.
