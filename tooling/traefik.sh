@@ -19,15 +19,16 @@ TRAEFIK_VERSION="${KIT_TRAEFIK_VERSION:-3.6.12}"
 traefik_version() { "$1" version 2>/dev/null | sed -nE 's/^Version:[[:space:]]+v?([^ ]+)$/\1/p'; }
 
 out="$KIT_CACHE/traefik-$TRAEFIK_VERSION"
+built() { [ "$(traefik_version "$out/traefik")" = "$TRAEFIK_VERSION" ]; }
 # --download: only fetch what the build needs (nothing to do once it is built).
 if [ "${1:-}" = --download ]; then
-  [ "$(traefik_version "$out/traefik")" = "$TRAEFIK_VERSION" ] && exit 0
+  built && exit 0
   use_go "Traefik $TRAEFIK_VERSION"
   src="$(go_module_dir "github.com/traefik/traefik/v3@v$TRAEFIK_VERSION")" || exit 1
   go_module_deps "$src" ./cmd/traefik
   exit
 fi
-if [ "$(traefik_version "$out/traefik")" != "$TRAEFIK_VERSION" ]; then
+if ! built; then
   use_go "Traefik $TRAEFIK_VERSION"
   progress "building Traefik $TRAEFIK_VERSION from github.com/traefik/traefik/v3 with $(go version | cut -d' ' -f3) - a few minutes, once"
   t0=$(date +%s)
@@ -40,7 +41,7 @@ if [ "$(traefik_version "$out/traefik")" != "$TRAEFIK_VERSION" ]; then
       -o "$out/traefik.tmp" ./cmd/traefik) \
     || { rm -f "$out/traefik.tmp"; die "building Traefik $TRAEFIK_VERSION failed (see above)"; }
   mv -f "$out/traefik.tmp" "$out/traefik"
-  [ "$(traefik_version "$out/traefik")" = "$TRAEFIK_VERSION" ] || die "$out/traefik does not report version $TRAEFIK_VERSION; remove $out and run again."
+  built || die "$out/traefik does not report version $TRAEFIK_VERSION; remove $out and run again."
   progress "built Traefik $TRAEFIK_VERSION in $(( $(date +%s) - t0 ))s: $out/traefik"
 fi
 echo "$out/traefik"
