@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensures the base images the kit's Dockerfiles start FROM (and the ones its tests run).
-# Usage: tooling/images.sh [NAME...]   (names of folders in tooling/images; default: all)
+# Usage: tooling/images.sh [NAME...]   (names of folders in tooling/images; default: all but KEDA's
+# two, which only `./kit bench autoscalers` uses and which take ~20 min to build here)
 # An image that is present is used as it is. A missing one is pulled; where no registry is
 # reachable it is built here under the very same name, from Debian's packages (debootstrap)
 # and the npm registry's Node.js, so the steps' Dockerfiles stay what an attendee runs.
@@ -60,11 +61,14 @@ ensure_image() {
   [ "$1" = traefik ] && cp "$(KIT_TRAEFIK_VERSION="${name#traefik:v}" "$KIT_ROOT/tooling/traefik.sh")" "$ctx/traefik"
   # prometheus-adapter (the HPA's external metrics): likewise, from its Go module.
   [ "$1" = prometheus-adapter ] && cp "$(KIT_PROMETHEUS_ADAPTER_VERSION="${name##*:}" "$KIT_ROOT/tooling/prometheus-adapter.sh")" "$ctx/adapter"
+  # KEDA's operator and metrics server (`./kit bench autoscalers` only): likewise, both from its module.
+  [ "$1" = keda ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/keda.sh")/keda" "$ctx/keda"
+  [ "$1" = keda-metrics-apiserver ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/keda.sh")/keda-adapter" "$ctx/keda-adapter"
   DOCKER_BUILDKIT=0 docker build -q --label "kube-selfops.recipe=$hash" -t "$name" "$ctx" >/dev/null 2>"$KIT_CACHE/build-$1.log" \
     || { rm -rf "$ctx"; die "building $name failed; see $KIT_CACHE/build-$1.log"; }
   rm -rf "$ctx"
 }
 
 "$KIT_ROOT/tooling/docker.sh"
-if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR"); fi
+if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR" | grep -v '^keda'); fi
 for image in "$@"; do ensure_image "$image"; done

@@ -3,14 +3,18 @@
  *   none      no autoscaler (1 replica throughout): the baseline
  *   operator  step 04's LatencyScaler and its operator
  *   hpa       an autoscaling/v2 HPA on the same p95, through prometheus-adapter (k8s/hpa)
+ *   keda      KEDA's ScaledObject on the same p95 (k8s/keda), its Prometheus scaler; by default
+ *             only where tooling/keda.sh has built it (~20 min, once); `--autoscalers keda` builds it
  * Each run: clear every autoscaler, scale the app to 1 replica and wait until Prometheus has no
  * slow p95 left from the run before, install this run's autoscaler (maxReplicas 8), run the load
  * profile (load/bench.js), record the Deployment's replicas every second and Prometheus' p95 at
  * every second, and compute the figures of tooling/bench/metrics.ts with k6's share under 100 ms
  * and failed requests. Writes OUT/autoscalers.json (the runs), OUT/autoscalers-timelines.json (what
- * they were computed from), OUT/autoscalers.png, and prints a table of the medians.
+ * they were computed from), OUT/autoscalers.png, and prints a table of the medians. With --merge,
+ * the runs already in OUT of the autoscalers and profiles not run now are kept (their timelines
+ * carry their start times), so one autoscaler can be added or measured again without the others.
  *
- *   node tooling/bench/autoscalers.ts [--runs 3] [--profile closed|open|both] [--autoscalers none,operator,hpa]
+ *   node tooling/bench/autoscalers.ts [--runs 3] [--profile closed|open|both] [--autoscalers none,operator,hpa,keda] [--merge]
  *
  * Expects what `./kit bench autoscalers` sets up first: `./kit up 04 --cluster` (app, Prometheus,
  * operator, NodePorts 30080/30090) and k8s/prometheus-adapter; kubectl and KUBECONFIG on PATH.
@@ -25,13 +29,13 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { eventually } from '../testkit/eventually.ts';
-import { THRESHOLD_MS, medianTable, timelineFigures, type BenchRun, type Sample } from './metrics.ts';
+import { THRESHOLD_MS, medianTable, mergeRuns, timelineFigures, type BenchRun, type Sample } from './metrics.ts';
 import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
 
 const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'hits';
-const AUTOSCALERS = ['none', 'operator', 'hpa'] as const;
+const AUTOSCALERS = ['none', 'operator', 'hpa', 'keda'] as const;
 type Autoscaler = (typeof AUTOSCALERS)[number];
 type Profile = 'closed' | 'open';
 
@@ -39,7 +43,8 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '1' },
     profile: { type: 'string', default: 'both' },
-    autoscalers: { type: 'string', default: AUTOSCALERS.join(',') },
+    autoscalers: { type: 'string' },
+    merge: { type: 'boolean', default: false },
     max: { type: 'string', default: '8' },
     target: { type: 'string', default: 'http://127.0.0.1:30080' },
     prometheus: { type: 'string', default: 'http://127.0.0.1:30090' },
@@ -50,7 +55,9 @@ const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${args.runs}: expected a positive integer`);
 const profiles: Profile[] = args.profile === 'both' ? ['closed', 'open'] : [args.profile as Profile];
 if (!profiles.every((p) => p === 'closed' || p === 'open')) throw new Error(`--profile ${args.profile}: expected closed, open or both`);
-const autoscalers = args.autoscalers.split(',') as Autoscaler[];
+/** Whether tooling/keda.sh has built KEDA on this machine (its --built answers with its exit code). */
+const kedaBuilt = () => execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--built']).then(() => true, () => false);
+const autoscalers = (args.autoscalers ?? `none,operator,hpa${(await kedaBuilt()) ? ',keda' : ''}`).split(',') as Autoscaler[];
 for (const a of autoscalers) if (!AUTOSCALERS.includes(a)) throw new Error(`--autoscalers: unknown ${a} (known: ${AUTOSCALERS.join(', ')})`);
 const MAX = Number(args.max);
 
@@ -76,10 +83,62 @@ async function prometheusTargets(): Promise<Array<{ address: string; health: str
 }
 
 // --- autoscalers --------------------------------------------------------------------------------
+const EXTERNAL_METRICS = 'v1beta1.external.metrics.k8s.io';
+/** Whether KEDA's CRDs are on the cluster (installed by this bench, now or before). */
+let kedaInstalled = false;
+/** Who serves external.metrics.k8s.io now: the HPA's prometheus-adapter or KEDA's metrics server. */
+let externalMetricsOwner: 'adapter' | 'keda' | undefined;
+
+/**
+ * KEDA as k8s/keda renders it (its images built here first, if no registry answers), with its
+ * operator and metrics server at 0 replicas: the APIService they would take over is handed to
+ * them only for a KEDA run (useExternalMetrics).
+ */
+async function installKeda(): Promise<void> {
+  progress('KEDA: its images (tooling/images.sh; ~15 min the first time: built from its Go module)');
+  await execFileAsync(join(KIT_ROOT, 'tooling/images.sh'), ['keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
+  // Everything but its APIService (the adapter keeps it until a KEDA run), and no pod yet.
+  const manifests = stdout.split(/^---$/m).filter((doc) => !/^kind: APIService$/m.test(doc)).join('---\n');
+  progress('KEDA: applying k8s/keda (CRDs, namespace keda, RBAC, operator, metrics server)');
+  await kubectlStdin(manifests, 'apply', '--server-side', '--force-conflicts', '-f', '-');
+  await kubectl('wait', '--for=condition=Established', 'crd/scaledobjects.keda.sh', '--timeout=60s');
+  await kubectl('-n', 'keda', 'scale', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--replicas=0');
+  kedaInstalled = true;
+}
+
+/**
+ * Hands external.metrics.k8s.io to OWNER. The APIService is deleted and made again, not edited:
+ * KEDA's operator writes its CA into it (caBundle), which the adapter's insecureSkipTLSVerify
+ * may not be combined with; and KEDA's operator is stopped while the adapter serves it, or it
+ * would write that CA back.
+ */
+async function useExternalMetrics(owner: 'adapter' | 'keda'): Promise<void> {
+  if (externalMetricsOwner === owner) return;
+  if (owner === 'adapter' && kedaInstalled) {
+    await kubectl('-n', 'keda', 'scale', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--replicas=0');
+    await eventually('no KEDA pod left', async () => ((await kubectl('-n', 'keda', 'get', 'pods', '-o', 'name')).trim() === '' ? true : undefined), 120_000);
+  }
+  await kubectl('delete', 'apiservice', EXTERNAL_METRICS, '--ignore-not-found', '--wait=true');
+  if (owner === 'adapter') {
+    await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/prometheus-adapter/apiservice.yaml'));
+  } else {
+    const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
+    await kubectlStdin(stdout.split(/^---$/m).find((doc) => /^kind: APIService$/m.test(doc))!, 'apply', '-f', '-');
+    await kubectl('-n', 'keda', 'scale', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--replicas=1');
+    await kubectl('-n', 'keda', 'rollout', 'status', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--timeout=180s');
+  }
+  await kubectl('wait', '--for=condition=Available', `apiservice/${EXTERNAL_METRICS}`, '--timeout=180s');
+  externalMetricsOwner = owner;
+}
+
 /** Removes every autoscaler of deploy/hits (the operator keeps running: without a LatencyScaler it does nothing). */
 async function clearAutoscalers(): Promise<void> {
   await kubectl('-n', NS, 'delete', 'hpa', 'hits', '--ignore-not-found', '--wait=true');
   await kubectl('-n', NS, 'delete', 'latencyscaler', 'hits', '--ignore-not-found', '--wait=true');
+  // KEDA's operator removes its HPA (keda-hpa-hits) and then its finalizer: it runs while a
+  // ScaledObject exists (useExternalMetrics stops it only after this).
+  if (kedaInstalled) await kubectl('-n', NS, 'delete', 'scaledobjects.keda.sh', 'hits', '--ignore-not-found', '--wait=true', '--timeout=120s');
 }
 
 /** Installs AUTOSCALER as shipped, with only its replica limits changed to 1..MAX. */
@@ -89,8 +148,14 @@ async function install(autoscaler: Autoscaler): Promise<void> {
     await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'steps/04-operator/deploy/latencyscaler.yaml'));
     await kubectl('-n', NS, 'patch', 'latencyscaler', 'hits', '--type=merge', '-p', limits);
   } else if (autoscaler === 'hpa') {
+    await useExternalMetrics('adapter');
     await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'k8s/hpa/hpa.yaml'));
     await kubectl('-n', NS, 'patch', 'hpa', 'hits', '--type=merge', '-p', limits);
+  } else if (autoscaler === 'keda') {
+    await useExternalMetrics('keda');
+    await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'k8s/keda/scaledobject.yaml'));
+    await kubectl('-n', NS, 'patch', 'scaledobject', 'hits', '--type=merge', '-p', JSON.stringify({ spec: { minReplicaCount: 1, maxReplicaCount: MAX } }));
+    await kubectl('-n', NS, 'wait', '--for=condition=Ready', 'scaledobject/hits', '--timeout=120s');
   }
 }
 
@@ -188,7 +253,7 @@ function figures(t: Timeline): Run {
 }
 
 /** One panel per autoscaler (a row per profile): replicas and p95 of its first run, the threshold drawn. */
-async function plot(timelines: Timeline[], file: string): Promise<void> {
+async function plot(timelines: Timeline[], order: readonly Autoscaler[], file: string): Promise<void> {
   const first = timelines.filter((t) => t.run === 1);
   const values = first.flatMap((t) => t.samples.flatMap((s) => [
     { profile: t.profile, autoscaler: t.autoscaler, t: s.t, series: 'p95 (ms, Prometheus)', value: s.p95Ms },
@@ -196,13 +261,13 @@ async function plot(timelines: Timeline[], file: string): Promise<void> {
   ])).filter((v) => v.value !== null).map((v) => ({ ...v, value: Math.min(v.value!, 1000) }));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Autoscalers side by side: the same app, cluster and load', subtitle: `run 1 of ${runs}; p95 capped at 1000 ms in the plot; replicas drawn ×50 (400 = 8 replicas)` },
+    title: { text: 'Autoscalers side by side: the same app, cluster and load', subtitle: `run 1 of each; p95 capped at 1000 ms in the plot; replicas drawn ×50 (400 = 8 replicas)` },
     background: 'white',
     config: { font: 'DejaVu Sans' },
     data: { values },
     facet: {
       row: { field: 'profile', type: 'nominal', title: 'load' },
-      column: { field: 'autoscaler', type: 'nominal', title: null, sort: autoscalers },
+      column: { field: 'autoscaler', type: 'nominal', title: null, sort: [...order] },
     },
     spec: {
       width: 300,
@@ -228,7 +293,8 @@ async function plot(timelines: Timeline[], file: string): Promise<void> {
 
 // --- main -----------------------------------------------------------------------------------------
 await eventually(`Prometheus at ${args.prometheus}`, () => prometheus('/api/v1/query', { query: 'up' }).then(() => true, () => undefined), 30_000);
-if (autoscalers.includes('hpa')) await kubectl('wait', '--for=condition=Available', 'apiservice/v1beta1.external.metrics.k8s.io', '--timeout=60s');
+kedaInstalled = (await kubectl('get', 'crd', 'scaledobjects.keda.sh', '--ignore-not-found', '-o', 'name')).trim() !== '';
+if (autoscalers.includes('keda')) await installKeda();
 if (autoscalers.includes('operator')) await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=60s');
 progress(`${runs} run(s) × ${profiles.join('+')} × ${autoscalers.join(', ')}: about ${runs * profiles.length * autoscalers.length * 5} min (~5 min a run)`);
 
@@ -238,13 +304,22 @@ for (let run = 1; run <= runs; run++) {
     for (const autoscaler of autoscalers) timelines.push(await oneRun(autoscaler, run, profile));
   }
 }
-// Back to the step as shipped: the LatencyScaler of deploy/, no HPA.
+// Back to the step as shipped: the LatencyScaler of deploy/, no HPA; external metrics from the adapter.
 await clearAutoscalers();
+await useExternalMetrics('adapter');
 await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'steps/04-operator/deploy/latencyscaler.yaml'));
 
-const all = timelines.map(figures);
+// --merge: the runs in OUT of what was not run now stay (tooling/bench/metrics.ts: mergeRuns).
+const kept = !args.merge ? [] : (JSON.parse(await readFile(join(args.out, 'autoscalers-timelines.json'), 'utf8')) as { timelines: Timeline[] }).timelines;
+const every = mergeRuns(kept, timelines, ['closed', 'open'], AUTOSCALERS);
+const shownProfiles = (['closed', 'open'] as Profile[]).filter((p) => every.some((t) => t.profile === p));
+const shown = AUTOSCALERS.filter((a) => every.some((t) => t.autoscaler === a));
+const old = every.filter((t) => !timelines.includes(t));
+if (old.length > 0) progress(`--merge: kept ${old.length} run(s) (${[...new Set(old.map((t) => `${t.profile} ${t.autoscaler}`))].join(', ')}) from ${join(args.out, 'autoscalers-timelines.json')}`);
+
+const all = every.map(figures);
 await mkdir(args.out, { recursive: true });
 await writeFile(join(args.out, 'autoscalers.json'), JSON.stringify({ runs: all }, null, 2) + '\n');
-await writeFile(join(args.out, 'autoscalers-timelines.json'), JSON.stringify({ timelines }) + '\n');
-await plot(timelines, join(args.out, 'autoscalers.png'));
-console.log(`\n${medianTable(all, profiles, autoscalers)}\n\nmedians over runs; wrote ${join(args.out, 'autoscalers.json')}, autoscalers-timelines.json and autoscalers.png`);
+await writeFile(join(args.out, 'autoscalers-timelines.json'), JSON.stringify({ timelines: every }) + '\n');
+await plot(every, shown, join(args.out, 'autoscalers.png'));
+console.log(`\n${medianTable(all, shownProfiles, shown)}\n\nmedians over runs; wrote ${join(args.out, 'autoscalers.json')}, autoscalers-timelines.json and autoscalers.png`);

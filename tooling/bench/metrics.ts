@@ -161,3 +161,22 @@ export function medianTable(all: BenchRun[], profiles: readonly string[], autosc
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
+
+/** What identifies a run across files: who scaled, under which load, which of the runs. */
+export interface RunKey {
+  autoscaler: string;
+  profile: string;
+  run: number;
+}
+
+/**
+ * `--merge`: the runs of OLD whose autoscaler and profile FRESH did not run again, then FRESH's;
+ * ordered by profile (PROFILES), autoscaler (AUTOSCALERS), run, as the table and the plot show them.
+ * A pair run again is replaced whole: 3 new runs never sit beside 3 old ones as "6 runs".
+ */
+export function mergeRuns<T extends RunKey>(old: T[], fresh: T[], profiles: readonly string[], autoscalers: readonly string[]): T[] {
+  const rerun = new Set(fresh.map((r) => `${r.profile} ${r.autoscaler}`));
+  const rank = (r: T) => [profiles.indexOf(r.profile), autoscalers.indexOf(r.autoscaler), r.run];
+  return [...old.filter((r) => !rerun.has(`${r.profile} ${r.autoscaler}`)), ...fresh]
+    .sort((a, b) => rank(a).reduce((d, x, i) => d || x - rank(b)[i]!, 0));
+}

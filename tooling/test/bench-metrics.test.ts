@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KIT_ROOT } from '@kit/testkit';
-import { episodes, flaps, median, medianTable, replicaSeconds, scaleChanges, timelineFigures, type BenchRun, type Sample } from '../bench/metrics.ts';
+import { episodes, flaps, median, medianTable, mergeRuns, replicaSeconds, scaleChanges, timelineFigures, type BenchRun, type Sample } from '../bench/metrics.ts';
 
 /** A timeline from per-second replicas and p95 (ms, or null for no traffic). */
 function timeline(replicas: number[], p95: Array<number | null>): Sample[] {
@@ -76,6 +76,19 @@ test('median over runs; a run that never recovered counts as the slowest', () =>
   expect(median([null, 1, 2])).toBe(2);
   expect(median([null, null, 2])).toBeNull();
   expect(median([])).toBeNull();
+});
+
+test('--merge keeps the runs of what was not run again, replaces a pair run again whole, and orders by profile, autoscaler, run', () => {
+  const run = (profile: string, autoscaler: string, n: number, tag: string) => ({ profile, autoscaler, run: n, tag });
+  const old = [run('closed', 'hpa', 1, 'old'), run('open', 'operator', 1, 'old'), run('closed', 'operator', 2, 'old'), run('closed', 'operator', 1, 'old'),
+    run('open', 'hpa', 1, 'old'), run('open', 'hpa', 2, 'old')];
+  const fresh = [run('open', 'keda', 1, 'new'), run('open', 'hpa', 1, 'new'), run('closed', 'keda', 1, 'new')];
+  expect(mergeRuns(old, fresh, ['closed', 'open'], ['none', 'operator', 'hpa', 'keda']).map((r) => `${r.profile} ${r.autoscaler} ${r.run} ${r.tag}`)).toEqual([
+    'closed operator 1 old', 'closed operator 2 old', 'closed hpa 1 old', 'closed keda 1 new',
+    // open hpa was run again (1 run): its 2 old runs are gone, not kept beside it
+    'open operator 1 old', 'open hpa 1 new', 'open keda 1 new',
+  ]);
+  expect(mergeRuns([], fresh, ['closed', 'open'], ['hpa', 'keda'])).toEqual([fresh[2], fresh[1], fresh[0]]);
 });
 
 test("the step 04 README quotes the table of the committed benchmark, as `./kit bench autoscalers` prints it", () => {
