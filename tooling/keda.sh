@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Ensures the pinned KEDA (kedacore/keda: its operator and its metrics server, for `./kit bench
-# autoscalers` only, never CI) and prints the folder of its two binaries on stdout (with
-# --download: only downloads what the build needs). tooling/images.sh copies them into the local
-# stand-ins for the official images (tooling/images/keda*) where no registry is reachable; on a
-# machine that can pull, only --manifests is needed.
+# autoscalers` only, never CI) and prints the folder of its two binaries on stdout.
+# tooling/images.sh copies them into the local stand-ins for the official images
+# (tooling/images/keda*) where no registry is reachable; on a machine that can pull, only
+# --manifests is needed.
 # Built from its Go module via the module proxy as upstream's Makefile does (CGO_ENABLED=0 go build
 # of cmd/operator and cmd/adapter, the version stamped with -X). `go install ...@v2.21.0` does not
 # work here: it asks the proxy for the version list, which the proxy refuses. go_module_dir + go
@@ -20,14 +20,6 @@ out="$KIT_CACHE/keda-$KEDA_VERSION"
 built() { [ "$(cat "$out/VERSION" 2>/dev/null)" = "$KEDA_VERSION" ] && [ -x "$out/keda" ] && [ -x "$out/keda-adapter" ]; }
 # --built: exit 0 if both binaries are built (`./kit bench autoscalers` includes KEDA by default then).
 [ "${1:-}" = --built ] && { built; exit; }
-if [ "${1:-}" = --download ]; then
-  built && exit 0
-  use_go "KEDA $KEDA_VERSION"
-  src="$(go_module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")" || exit 1
-  go_module_deps "$src" ./cmd/operator
-  go_module_deps "$src" ./cmd/adapter
-  exit
-fi
 # --manifests: KEDA's install as k8s/keda renders it (upstream's config/ of the pinned module,
 # beside the overlay: kustomize reads nothing outside its root), on stdout. Needs kubectl.
 if [ "${1:-}" = --manifests ]; then
@@ -38,6 +30,16 @@ if [ "${1:-}" = --manifests ]; then
   kubectl kustomize "$tmp/overlay"
   exit
 fi
+# --uninstall: removes what --manifests installed (its objects carry upstream's part-of label),
+# and the APIService only if KEDA serves it (else it is the HPA's adapter's). Needs kubectl.
+if [ "${1:-}" = --uninstall ]; then
+  [ "$(kubectl get apiservice v1beta1.external.metrics.k8s.io --ignore-not-found -o jsonpath='{.spec.service.namespace}')" = keda ] \
+    && kubectl delete apiservice v1beta1.external.metrics.k8s.io
+  kubectl delete namespace keda --ignore-not-found
+  kubectl delete crd,clusterrole,clusterrolebinding -l app.kubernetes.io/part-of=keda-operator --ignore-not-found
+  kubectl -n kube-system delete rolebinding -l app.kubernetes.io/part-of=keda-operator --ignore-not-found
+  exit
+fi
 if ! built; then
   use_go "KEDA $KEDA_VERSION"
   progress "building KEDA $KEDA_VERSION (operator, metrics server) from github.com/kedacore/keda/v2 with $(go version | cut -d' ' -f3) - about 15 minutes, once"
@@ -45,15 +47,15 @@ if ! built; then
   src="$(go_module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")" || exit 1
   mkdir -p "$out"; rm -f "$out/VERSION"
   ldflags="-s -w -X=github.com/kedacore/keda/v2/version.Version=${KEDA_VERSION#v} -X=github.com/kedacore/keda/v2/version.GitCommit=$KEDA_VERSION"
-  for bin in keda:operator keda-adapter:adapter; do
-    name="${bin%%:*}" cmd="${bin#*:}"
+  # binary:package:a flag its --help must list
+  for bin in keda:operator:--metrics-service-bind-address keda-adapter:adapter:--secure-port; do
+    IFS=: read -r name cmd flag <<<"$bin"
     progress "KEDA $KEDA_VERSION: go build ./cmd/$cmd -> $name"
     (cd "$src" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "./cmd/$cmd") \
       || { rm -f "$out/$name.tmp"; die "building KEDA's $cmd $KEDA_VERSION failed (see above)"; }
     # (--help exits 2, as pflag does: the usage text is the proof that it runs.)
     usage="$("$out/$name.tmp" --help 2>&1 || true)"
-    grep -q -- --metrics-bind-address <<<"$usage" || grep -q -- --metrics-service-address <<<"$usage" || grep -q -- --secure-port <<<"$usage" \
-      || { printf '%s\n' "$usage" | tail -n 20 >&2; die "the built $out/$name.tmp does not run (--help)"; }
+    grep -q -- "$flag" <<<"$usage" || { tail -n 20 <<<"$usage" >&2; die "the built $out/$name.tmp does not run (--help)"; }
     mv -f "$out/$name.tmp" "$out/$name"
   done
   echo "$KEDA_VERSION" >"$out/VERSION"
