@@ -4,7 +4,7 @@
  *   operator  step 04's LatencyScaler and its operator
  *   hpa       an autoscaling/v2 HPA on the same p95, through prometheus-adapter (k8s/hpa)
  *   keda      KEDA's ScaledObject on the same p95 (k8s/keda), its Prometheus scaler; by default
- *             only where tooling/keda.sh has built it (~20 min, once); `--autoscalers keda` builds it
+ *             only where tooling/keda.sh has built it (15 min, once); `--autoscalers keda` builds it
  * Each run: clear every autoscaler, scale the app to 1 replica and wait until Prometheus has no
  * slow p95 left from the run before, install this run's autoscaler (maxReplicas 8), run the load
  * profile (load/bench.js), record the Deployment's replicas every second and Prometheus' p95 at
@@ -20,6 +20,7 @@
  * operator, NodePorts 30080/30090) and k8s/prometheus-adapter; kubectl and KUBECONFIG on PATH.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -306,16 +307,17 @@ for (let run = 1; run <= runs; run++) {
 }
 // Back to the step as shipped: the LatencyScaler of deploy/, no HPA; external metrics from the adapter.
 await clearAutoscalers();
-await useExternalMetrics('adapter');
+if (kedaInstalled) await useExternalMetrics('adapter');
 await kubectl('-n', NS, 'apply', '-f', join(KIT_ROOT, 'steps/04-operator/deploy/latencyscaler.yaml'));
 
 // --merge: the runs in OUT of what was not run now stay (tooling/bench/metrics.ts: mergeRuns).
-const kept = !args.merge ? [] : (JSON.parse(await readFile(join(args.out, 'autoscalers-timelines.json'), 'utf8')) as { timelines: Timeline[] }).timelines;
+const keptFile = join(args.out, 'autoscalers-timelines.json');
+const kept = args.merge && existsSync(keptFile) ? (JSON.parse(await readFile(keptFile, 'utf8')) as { timelines: Timeline[] }).timelines : [];
 const every = mergeRuns(kept, timelines, ['closed', 'open'], AUTOSCALERS);
 const shownProfiles = (['closed', 'open'] as Profile[]).filter((p) => every.some((t) => t.profile === p));
 const shown = AUTOSCALERS.filter((a) => every.some((t) => t.autoscaler === a));
 const old = every.filter((t) => !timelines.includes(t));
-if (old.length > 0) progress(`--merge: kept ${old.length} run(s) (${[...new Set(old.map((t) => `${t.profile} ${t.autoscaler}`))].join(', ')}) from ${join(args.out, 'autoscalers-timelines.json')}`);
+if (old.length > 0) progress(`--merge: kept ${old.length} run(s) (${[...new Set(old.map((t) => `${t.profile} ${t.autoscaler}`))].join(', ')}) from ${keptFile}`);
 
 const all = every.map(figures);
 await mkdir(args.out, { recursive: true });
