@@ -89,6 +89,8 @@ const EXTERNAL_METRICS = 'v1beta1.external.metrics.k8s.io';
 let kedaInstalled = false;
 /** Who serves external.metrics.k8s.io now: the HPA's prometheus-adapter or KEDA's metrics server. */
 let externalMetricsOwner: 'adapter' | 'keda' | undefined;
+/** KEDA's APIService as k8s/keda renders it, kept by installKeda for each hand-over to KEDA. */
+let kedaApiService = '';
 
 /**
  * KEDA as k8s/keda renders it (its images built here first, if no registry answers), with its
@@ -100,7 +102,11 @@ async function installKeda(): Promise<void> {
   await execFileAsync(join(KIT_ROOT, 'tooling/images.sh'), ['keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
   const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
   // Everything but its APIService (the adapter keeps it until a KEDA run), and no pod yet.
-  const manifests = stdout.split(/^---$/m).filter((doc) => !/^kind: APIService$/m.test(doc)).join('---\n');
+  const docs = stdout.split(/^---$/m);
+  const isApiService = (doc: string) => /^kind: APIService$/m.test(doc);
+  kedaApiService = docs.find(isApiService) ?? '';
+  if (!kedaApiService) throw new Error('tooling/keda.sh --manifests rendered no APIService');
+  const manifests = docs.filter((doc) => !isApiService(doc)).join('---\n');
   progress('KEDA: applying k8s/keda (CRDs, namespace keda, RBAC, operator, metrics server)');
   await kubectlStdin(manifests, 'apply', '--server-side', '--force-conflicts', '-f', '-');
   await kubectl('wait', '--for=condition=Established', 'crd/scaledobjects.keda.sh', '--timeout=60s');
@@ -124,8 +130,7 @@ async function useExternalMetrics(owner: 'adapter' | 'keda'): Promise<void> {
   if (owner === 'adapter') {
     await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/prometheus-adapter/apiservice.yaml'));
   } else {
-    const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
-    await kubectlStdin(stdout.split(/^---$/m).find((doc) => /^kind: APIService$/m.test(doc))!, 'apply', '-f', '-');
+    await kubectlStdin(kedaApiService, 'apply', '-f', '-');
     await kubectl('-n', 'keda', 'scale', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--replicas=1');
     await kubectl('-n', 'keda', 'rollout', 'status', 'deploy/keda-operator', 'deploy/keda-metrics-apiserver', '--timeout=180s');
   }
