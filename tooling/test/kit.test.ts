@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { KIT_ROOT, eventually } from '@kit/testkit';
 
@@ -97,6 +97,27 @@ describe('./kit up, the README\'s first command', () => {
 
   test('a step that does not exist gets a clear error listing the steps', async () => {
     await expect(kit('up', '99')).rejects.toMatchObject({ stderr: expect.stringContaining("no step '99'. Steps: 00-broken-app") });
+  });
+});
+
+describe('./kit commands from a fresh clone', () => {
+  // A fresh clone has no node_modules: a command whose script imports an npm package must run
+  // ensure_deps (npm ci) before it. `./kit bench autoscalers` did not, and failed on its first
+  // import from a fresh clone; this reads kit and the scripts instead of cloning and running them.
+  const npmImports = (file: string, seen = new Set<string>()): string[] => {
+    if (seen.has(file)) return [];
+    seen.add(file);
+    return [...read(file).matchAll(/^import [^;]*? from '([^']+)';$/gm)].flatMap(([, spec]) =>
+      spec!.startsWith('.') ? npmImports(join(dirname(file), spec!), seen) : spec!.startsWith('node:') ? [] : [spec!]);
+  };
+
+  test('a command that runs a script with npm imports installs the dependencies first (ensure_deps)', () => {
+    const functions = read('kit').split(/\n(?=[a-z_]+\(\) \{)/); // one shell function each
+    const runs = functions.flatMap((body) => [...body.matchAll(/\bnode (tooling\/\S+\.ts)/g)].map((m) => ({
+      where: `${/^[a-z_]+/.exec(body)?.[0]}: node ${m[1]}`, imports: npmImports(m[1]!), installed: body.slice(0, m.index).includes('ensure_deps'),
+    })));
+    expect(runs.filter((run) => run.imports.length > 0).length).toBeGreaterThanOrEqual(3); // demo, graph, bench autoscalers
+    expect(runs.filter((run) => run.imports.length > 0 && !run.installed).map((run) => `${run.where} imports ${run.imports.join(', ')}`)).toEqual([]);
   });
 });
 
