@@ -1,9 +1,11 @@
 /**
  * Deploys a step's image (already built by `./kit up`) to a Kubernetes cluster, the way the step
  * README does by hand: k8s/hits (namespace + Redis), the step's deploy/ manifests, and from step
- * 03 on k8s/prometheus. Works on the kit's local cluster and on yours (kind, k3d, minikube,
- * Docker Desktop): it loads the image the way your cluster needs (tooling/cluster/flavor.ts),
- * under a tag unique to the build, with `imagePullPolicy: Never`.
+ * 03 on k8s/prometheus. Works on the kit's cluster (kind, named kube-selfops) and on yours (kind,
+ * k3d, minikube, Docker Desktop): it loads the image the way your cluster needs
+ * (tooling/cluster/flavor.ts), under a tag unique to the build, with `imagePullPolicy: Never`.
+ * The kit's cluster has no registry to pull from: the images the applied manifests name (Redis,
+ * Prometheus) are loaded into it from this machine's Docker too.
  *
  *   node tooling/deploy.ts --step 02-pid1-fixed --image hits:1.2.0 [--context kind-kind]
  *
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { detectFlavor, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
+import { detectFlavor, isKitCluster, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
 import { answers } from './testkit/eventually.ts';
 
 const execFileAsync = promisify(execFile);
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const { step, image } = opts;
   if (!step || !image) throw new KitError('usage: node tooling/deploy.ts --step STEP --image hits:X.Y.Z [--context NAME]');
 
-  const kubectlHint = 'Install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the kit\'s own cluster: ./kit up STEP --cluster (root on Linux).';
+  const kubectlHint = 'Install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the kit\'s own cluster: ./kit up STEP --cluster.';
   const context = opts.context ?? (await run(['kubectl', 'config', 'current-context'], kubectlHint)).trim();
   const kubectl = (...args: string[]) => run(['kubectl', '--context', context, ...args]);
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
   const nodes: NodeFacts[] = (JSON.parse(nodeList) as { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { providerID?: string } }> })
     .items.map((node) => ({ name: node.metadata.name, providerID: node.spec.providerID, labels: node.metadata.labels ?? {} }));
   const flavor = detectFlavor(context, nodes);
+  const kitCluster = isKitCluster(flavor);
   progress(`context ${context}: ${describe(flavor)}`);
 
   // A tag unique to this build, loaded the way this cluster needs.
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
       if (load) {
         progress(`loading ${tag} into the cluster: ${load.join(' ')}`);
         await run(load, `Or load it yourself, then run again with KIT_IMAGE_LOADED=1.`);
-      } else if (flavor.kind === 'kit' || flavor.kind === 'docker-desktop') {
+      } else if (flavor.kind === 'docker-desktop') {
         progress(`${tag}: ${flavor.note}`);
       }
     }
@@ -93,16 +96,25 @@ async function main(): Promise<void> {
     await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
   }
 
+  const metrics = (await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')).includes('hits-metrics');
+  if (kitCluster) {
+    // No registry: what the kit's manifests run comes from this machine's Docker (tooling/images.sh).
+    for (const dir of metrics ? ['k8s/hits', 'k8s/prometheus'] : ['k8s/hits']) {
+      for (const base of imagesIn(await kubectl('kustomize', join(KIT_ROOT, dir)))) {
+        progress(`loading ${base} (${dir}) into the cluster, unless it is there`);
+        await run(loadCommand(flavor, base)!);
+      }
+    }
+  }
   progress('applying k8s/hits (namespace hits, Redis)');
   await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/hits'));
   progress(`applying steps/${step}/deploy with image ${tag} (imagePullPolicy: Never)`);
   await applyStep(kubectl, step, tag);
-  const metrics = (await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')).includes('hits-metrics');
   if (metrics) {
     progress('applying k8s/prometheus (namespace monitoring)');
     await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/prometheus'));
   }
-  if (flavor.kind === 'kit') {
+  if (kitCluster) {
     await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/local/nodeports.yaml'));
     if (metrics) await kubectl('apply', '-f', join(KIT_ROOT, 'k8s/local/prometheus-nodeport.yaml'));
   }
@@ -120,13 +132,13 @@ async function main(): Promise<void> {
     await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/latency-operator', '--timeout=180s');
   }
 
-  if (flavor.kind === 'kit') {
+  if (kitCluster) {
     // An address is printed only once it answers: kube-proxy programs a new NodePort a moment
     // after its Service exists (a cold first start refused 127.0.0.1:30090 just after the rollout).
     progress('waiting for the NodePorts to answer');
     await waitFor('http://127.0.0.1:30080/status', 'the app', (status, body) => status === 404 || body.includes('"redis":"connected"'));
     if (metrics) await waitFor('http://127.0.0.1:30090/-/ready', 'Prometheus', (status) => status === 200);
-    console.log(`\n  ${step} is running on the local cluster: open http://127.0.0.1:30080/`);
+    console.log(`\n  ${step} is running on the kit's cluster (kind, context ${context}): open http://127.0.0.1:30080/`);
     if (metrics) console.log('  Prometheus: http://127.0.0.1:30090/');
     if (hasOperator) console.log('  The operator: kubectl -n hits get latencyscalers; kubectl -n hits logs deploy/latency-operator');
     console.log(`  kubectl: eval "$(./kit cluster env)"; kubectl -n hits get pods; kubectl -n hits logs deploy/hits`);
@@ -143,13 +155,17 @@ async function main(): Promise<void> {
 
 function describe(flavor: Flavor): string {
   switch (flavor.kind) {
-    case 'kit': return "the kit's local cluster";
     case 'docker-desktop': return 'Docker Desktop';
-    case 'kind': return `kind cluster "${flavor.cluster}"`;
+    case 'kind': return `kind cluster "${flavor.cluster}"${isKitCluster(flavor) ? " (the kit's own)" : ''}`;
     case 'k3d': return `k3d cluster "${flavor.cluster}"`;
     case 'minikube': return `minikube profile "${flavor.profile}"`;
     case 'unknown': return 'a cluster of unknown kind';
   }
+}
+
+/** The images a rendered manifest names (`image: NAME`), each once. */
+function imagesIn(manifest: string): string[] {
+  return [...new Set([...manifest.matchAll(/^\s+(?:- )?image: ["']?([^\s"']+)["']?$/gm)].map((m) => m[1]!))];
 }
 
 /**

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ensures the base images the kit's Dockerfiles start FROM (and the ones its tests run).
 # Usage: tooling/images.sh [NAME...]   (names of folders in tooling/images; default: all but KEDA's
-# two, which only `./kit bench autoscalers` uses and which take ~20 min to build here)
+# two, which only `./kit bench autoscalers` uses and which take ~20 min to build here; `debian`:
+# the Debian base alone, which the kind node image builds on)
 # An image that is present is used as it is. A missing one is pulled; where no registry is
 # reachable it is built here under the very same name, from Debian's packages (debootstrap)
 # and the npm registry's Node.js, so the steps' Dockerfiles stay what an attendee runs.
@@ -71,4 +72,6 @@ ensure_image() {
 
 "$KIT_ROOT/tooling/docker.sh"
 if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR" | grep -v '^keda'); fi
-for image in "$@"; do ensure_image "$image"; done
+for image in "$@"; do
+  if [ "$image" = debian ]; then ensure_debian_base; else ensure_image "$image"; fi
+done

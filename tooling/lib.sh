@@ -20,6 +20,16 @@ die() { printf '\033[31mkit: %s\033[0m\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
+# wait_until SECONDS CMD...: runs CMD (quietly) every 0.5 s until it succeeds; fails after SECONDS.
+# The kit's one way to wait in shell: every poll has a deadline.
+wait_until() {
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
 # apt_install PKG...: install Debian packages that are missing (root only), or say what to install.
 apt_install() {
   local missing=() p

@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Builds the binaries of a real Kubernetes cluster from the Go module proxy (no GitHub, no dl.k8s.io):
-#   kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl  (k8s.io/kubernetes)
+# Builds, from the Go module proxy (no GitHub, no dl.k8s.io), kind and what a kind node image is
+# made of where no registry serves kind's own (tooling/cluster/node-image.sh):
+#   kind          (sigs.k8s.io/kind: the cluster tool itself)
+#   kubectl       (k8s.io/kubernetes; the only one of these a published node image needs)
+#   kubeadm kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy  (k8s)
 #   etcd          (go.etcd.io/etcd/server/v3)
-#   cri-dockerd   (github.com/Mirantis/cri-dockerd)
-#   coredns       (github.com/coredns/coredns; the cluster DNS, run as a pod from a local image)
+#   coredns       (github.com/coredns/coredns; the cluster DNS)
+#   crictl        (sigs.k8s.io/cri-tools; kind load asks it which images a node has)
+#   local-path-provisioner  (github.com/rancher/local-path-provisioner; kind's default storage)
 # into $KIT_CACHE/cluster/<k8s version>/bin/ and prints that directory on stdout.
 #
-# Usage: tooling/cluster/build.sh [--prepare] [k8s] [etcd] [cri-dockerd] [coredns]   (none = all four)
+# Usage: tooling/cluster/build.sh [--prepare] [kind] [kubectl] [k8s] [etcd] [coredns] [crictl]
+#        [local-path-provisioner]   (none = all; k8s includes kubectl)
 # --prepare: only the build modules and their downloads, no compile (a new machine downloads while
 # it runs the Docker suite: kit, start_prefetch); the build after it only compiles.
 # Idempotent: a binary whose stamp file (bin/.<name>.stamp) matches version + build flags is skipped.
-# Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_CRI_DOCKERD_VERSION,
-# KIT_COREDNS_VERSION.
+# Versions can be overridden with KIT_K8S_VERSION, KIT_ETCD_VERSION, KIT_COREDNS_VERSION,
+# KIT_KIND_VERSION, KIT_CRICTL_VERSION, KIT_LOCAL_PATH_VERSION.
 # Go >= 1.24 must be on PATH (or in /usr/local/go/bin). GOMODCACHE/GOCACHE stay at Go's defaults.
 # Every go command runs under `nice -n 10`; times and peak RSS go to bin/../build.log.
-# Pinned versions and paths (K8S_VERSION, ETCD_VERSION, CRI_DOCKERD_VERSION, COREDNS_VERSION): common.sh.
+# Pinned versions and paths: common.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # Bump when the way modules are prepared or built changes: forces a fresh module dir and rebuild.
 RECIPE=2
-K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+K8S_COMMANDS=(kubeadm kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 OUT="$CLUSTER_CACHE/$K8S_VERSION"
 LOG="$OUT/build.log"
@@ -94,7 +99,8 @@ go_build() {
 
 build_k8s() {
   local src="$CLUSTER_CACHE/src-$K8S_VERSION" staging_version="v0.${K8S_VERSION#v1.}" cmd missing=()
-  for cmd in "${K8S_COMMANDS[@]}"; do fresh "$cmd" "$K8S_VERSION" "$(k8s_flags "$cmd")" || missing+=("$cmd"); done
+  local commands=("$@")
+  for cmd in "${commands[@]}"; do fresh "$cmd" "$K8S_VERSION" "$(k8s_flags "$cmd")" || missing+=("$cmd"); done
   if [ ${#missing[@]} -eq 0 ]; then progress "Kubernetes $K8S_VERSION: all binaries up to date"; return 0; fi
 
   if ! ready "$src"; then
@@ -120,7 +126,7 @@ build_k8s() {
   fi
   [ "$PREPARE" = 0 ] || return 0
   cd "$src"
-  for cmd in "${K8S_COMMANDS[@]}"; do
+  for cmd in "${commands[@]}"; do
     go_build "$cmd" "$K8S_VERSION" "$(k8s_ldflags)" "k8s.io/kubernetes/cmd/$cmd" "$K8S_TAGS"
   done
 }
@@ -158,57 +164,6 @@ build_etcd() {
   go_build etcd "$ETCD_VERSION" "$ldflags" go.etcd.io/etcd/server/v3
 }
 
-# Local patch of cri-dockerd: never ask for a negative oom_score_adj. Lowering it needs
-# CAP_SYS_RESOURCE, which root lacks on these CI machines (sandboxed), and runc then fails every pod
-# sandbox ("runc create failed: unable to start container process: can't get final child's PID from
-# pipe: EOF"). cri-dockerd asks -998 for sandboxes, the kubelet -997 for Guaranteed pods; both
-# become 0 (only the OOM killer's preference changes). Bump the name when the patch changes.
-CRI_DOCKERD_PATCH=kit-oom-clamp-1
-patch_cri_dockerd() {  # DIR: a writable copy of the module source
-  sed -i 's/defaultSandboxOOMAdj int = -998/defaultSandboxOOMAdj int = 0/' "$1/core/sandbox_helpers.go"
-  sed -i 's/createConfig.HostConfig.OomScoreAdj = int(rOpts.OomScoreAdj)/createConfig.HostConfig.OomScoreAdj = max(0, int(rOpts.OomScoreAdj))/' "$1/core/helpers_linux.go"
-  grep -q 'defaultSandboxOOMAdj int = 0' "$1/core/sandbox_helpers.go" && grep -q 'max(0, int(rOpts.OomScoreAdj))' "$1/core/helpers_linux.go" \
-    || die "the cri-dockerd patch ($CRI_DOCKERD_PATCH) no longer applies to $CRI_DOCKERD_VERSION"
-}
-
-build_cri_dockerd() {
-  local src="$CLUSTER_CACHE/src-cri-dockerd-$CRI_DOCKERD_VERSION" mod=github.com/Mirantis/cri-dockerd
-  local version="$CRI_DOCKERD_VERSION+$CRI_DOCKERD_PATCH"
-  local ldflags="-s -w -X $mod/cmd/version.Version=${version#v} -X $mod/cmd/version.GitCommit=${CRI_DOCKERD_VERSION}"
-  if fresh cri-dockerd "$version" "$(build_flags "$ldflags" "$mod")"; then progress "cri-dockerd $version: up to date"; return 0; fi
-  if ! ready "$src"; then
-    progress "cri-dockerd $CRI_DOCKERD_VERSION: preparing the build module in $src"
-    new_module "$src" kit.invalid/cri-dockerd-build
-    cd "$src"
-    timed "go mod download $mod@$CRI_DOCKERD_VERSION" go mod download -json "$mod@$CRI_DOCKERD_VERSION" >crid.json
-    local gomod; gomod="$(mod_field crid.json GoMod)"
-    [ -f "$gomod" ] || die "no go.mod for $mod@$CRI_DOCKERD_VERSION (see $src/crid.json)"
-    # cri-dockerd pins its own (older) k8s.io/* set with replace directives; a dependency's replaces
-    # are ignored, so copy the module => module@version ones (not local paths) into this main module.
-    local edits=()
-    while read -r from to ver; do edits+=(-replace="$from=$to@$ver"); done < <(
-      sed -nE 's#^[[:space:]]*(replace[[:space:]]+)?([^[:space:]()]+)([[:space:]]+v[^[:space:]]+)?[[:space:]]+=>[[:space:]]+([^./][^[:space:]]*)[[:space:]]+(v[^[:space:]]+).*#\2 \4 \5#p' "$gomod")
-    [ ${#edits[@]} -eq 0 ] || go mod edit "${edits[@]}"
-    match_go_directives "$gomod"
-    progress "cri-dockerd $CRI_DOCKERD_VERSION: ${#edits[@]} replaces copied from its go.mod"
-    timed "go get -tool cri-dockerd (resolve + download dependencies)" go get -tool "$mod@$CRI_DOCKERD_VERSION"
-    done_ready "$src"
-  fi
-  [ "$PREPARE" = 0 ] || return 0
-  cd "$src"
-  # The patched copy of the module replaces the published one (a directory replace in the main module).
-  if [ "$(cat "$src/cri-dockerd/.patch" 2>/dev/null)" != "$CRI_DOCKERD_PATCH" ]; then
-    local dir; dir="$(go mod download -json "$mod@$CRI_DOCKERD_VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
-    [ -d "$dir" ] || die "no source directory for $mod@$CRI_DOCKERD_VERSION"
-    rm -rf "$src/cri-dockerd"; cp -r "$dir" "$src/cri-dockerd"; chmod -R u+w "$src/cri-dockerd"
-    patch_cri_dockerd "$src/cri-dockerd"
-    go mod edit -replace="$mod=./cri-dockerd"
-    echo "$CRI_DOCKERD_PATCH" >"$src/cri-dockerd/.patch"
-    progress "cri-dockerd $CRI_DOCKERD_VERSION: patched copy in $src/cri-dockerd ($CRI_DOCKERD_PATCH)"
-  fi
-  go_build cri-dockerd "$version" "$ldflags" "$mod"
-}
-
 build_coredns() {
   local src="$CLUSTER_CACHE/src-coredns-$COREDNS_VERSION" mod=github.com/coredns/coredns
   # Upstream's Makefile: tag grpcnotrace, -s -w, GitCommit; gitTag makes `-version` print the release.
@@ -229,19 +184,42 @@ build_coredns() {
   go_build coredns "$COREDNS_VERSION" "$ldflags" "$mod" grpcnotrace
 }
 
+# build_module NAME MODULE VERSION PKG LDFLAGS: a tool whose go.mod needs no replaces, built
+# inside its downloaded module as upstream's Makefile does (its own go.sum decides everything).
+build_module() {
+  local name="$1" mod="$2" version="$3" pkg="$4" ldflags="$5" dir
+  if fresh "$name" "$version" "$(build_flags "$ldflags" "./$pkg")"; then progress "$name $version: up to date"; return 0; fi
+  dir="$(go_module_dir "$mod@$version")"
+  [ "$PREPARE" = 0 ] || { go_module_deps "$dir" "./$pkg"; return 0; }
+  cd "$dir"
+  go_build "$name" "$version" "$ldflags" "./$pkg"
+}
+build_kind() {
+  build_module kind sigs.k8s.io/kind "$KIND_VERSION" . "-s -w -X sigs.k8s.io/kind/pkg/cmd/kind/version.gitCommit=$KIND_VERSION"
+}
+build_crictl() {
+  build_module crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" cmd/crictl "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
+}
+build_local_path() {
+  build_module local-path-provisioner github.com/rancher/local-path-provisioner "$LOCAL_PATH_VERSION" . "-s -w -X main.VERSION=$LOCAL_PATH_VERSION"
+}
+
 PREPARE=0
 main() {
   [ "${1:-}" != --prepare ] || { PREPARE=1; shift; }
   local what=("$@") w
-  [ ${#what[@]} -gt 0 ] || what=(k8s etcd cri-dockerd coredns)
+  [ ${#what[@]} -gt 0 ] || what=(kind k8s etcd coredns crictl local-path-provisioner)
   [ "$PREPARE" = 1 ] || progress "building into $BIN with $(go version | cut -d' ' -f3) ($(nproc) cores, nice -n 10)"
   for w in "${what[@]}"; do
     case "$w" in
-      k8s) build_k8s ;;
+      kind) build_kind ;;
+      kubectl) build_k8s kubectl ;;
+      k8s) build_k8s "${K8S_COMMANDS[@]}" ;;
       etcd) build_etcd ;;
-      cri-dockerd) build_cri_dockerd ;;
       coredns) build_coredns ;;
-      *) die "unknown component '$w' (expected: k8s etcd cri-dockerd coredns)" ;;
+      crictl) build_crictl ;;
+      local-path-provisioner) build_local_path ;;
+      *) die "unknown component '$w' (expected: kind kubectl k8s etcd coredns crictl local-path-provisioner)" ;;
     esac
   done
   echo "$BIN"

@@ -16,20 +16,21 @@ export interface NodeFacts {
 }
 
 export type Flavor =
-  | { kind: 'kit'; note: string }
   | { kind: 'docker-desktop'; note: string }
   | { kind: 'kind'; cluster: string }
   | { kind: 'k3d'; cluster: string }
   | { kind: 'minikube'; profile: string }
   | { kind: 'unknown' };
 
-/** The node name of the kit's own cluster (tooling/cluster/common.sh, NODE_NAME). */
-export const KIT_NODE_NAME = 'kube-selfops';
+/** The kit's own cluster is a kind cluster of this name (tooling/cluster/common.sh, CLUSTER_NAME). */
+export const KIT_CLUSTER_NAME = 'kube-selfops';
+
+/** The kit's own cluster: it publishes the NodePorts on 127.0.0.1 and has no registry to pull from. */
+export function isKitCluster(flavor: Flavor): boolean {
+  return flavor.kind === 'kind' && flavor.cluster === KIT_CLUSTER_NAME;
+}
 
 export function detectFlavor(context: string, nodes: NodeFacts[]): Flavor {
-  if (nodes.some((node) => node.name === KIT_NODE_NAME)) {
-    return { kind: 'kit', note: "the kit's local cluster runs this machine's Docker images: nothing to load" };
-  }
   if (context === 'docker-desktop' || nodes.some((node) => node.name === 'docker-desktop')) {
     return { kind: 'docker-desktop', note: "Docker Desktop's cluster runs the engine's own images: nothing to load" };
   }
@@ -59,12 +60,11 @@ export function loadCommand(flavor: Flavor, image: string): string[] | undefined
       return ['k3d', 'image', 'import', image, '--cluster', flavor.cluster];
     case 'minikube':
       return ['minikube', 'image', 'load', image, '--profile', flavor.profile];
-    case 'kit':
     case 'docker-desktop':
       return undefined;
     case 'unknown':
       throw new Error(
-        `don't know how to get ${image} into this cluster (not the kit's, kind, k3d, minikube or Docker Desktop). ` +
+        `don't know how to get ${image} into this cluster (not kind, k3d, minikube or Docker Desktop). ` +
           `Push it to a registry your cluster pulls from, or copy it onto every node, then run again with KIT_IMAGE_LOADED=1.`,
       );
   }

@@ -3,7 +3,7 @@
  * the image gets into it. The node facts are what each tool really reports; the end-to-end proof
  * of the deploy path is tooling/test/kit.cluster.test.ts, on a real cluster.
  */
-import { detectFlavor, loadCommand, uniqueTag, type NodeFacts } from '../cluster/flavor.ts';
+import { detectFlavor, isKitCluster, loadCommand, uniqueTag, type NodeFacts } from '../cluster/flavor.ts';
 
 const node = (name: string, providerID?: string, labels: Record<string, string> = {}): NodeFacts => ({ name, providerID, labels });
 
@@ -21,8 +21,15 @@ describe('detectFlavor', () => {
     expect(detectFlavor(context, nodes)).toEqual(expected);
   });
 
-  test("the kit's own cluster and Docker Desktop need no loading", () => {
-    expect(detectFlavor('anything', [node('kube-selfops')]).kind).toBe('kit');
+  test("the kit's own cluster is the kind cluster kube-selfops, under any context name", () => {
+    const kit = detectFlavor('whatever', [node('kube-selfops-control-plane', 'kind://docker/kube-selfops/kube-selfops-control-plane')]);
+    expect(kit).toEqual({ kind: 'kind', cluster: 'kube-selfops' });
+    expect(isKitCluster(kit)).toBe(true);
+    expect(isKitCluster(detectFlavor('kind-kind', [node('kind-control-plane', 'kind://docker/kind/kind-control-plane')]))).toBe(false);
+    expect(isKitCluster(detectFlavor('k3d-kube-selfops', [node('k3d-kube-selfops-server-0', 'k3s://k3d-kube-selfops-server-0')]))).toBe(false);
+  });
+
+  test('Docker Desktop needs no loading', () => {
     expect(detectFlavor('docker-desktop', [node('docker-desktop')]).kind).toBe('docker-desktop');
   });
 });
@@ -33,7 +40,7 @@ describe('loadCommand', () => {
     expect(loadCommand({ kind: 'kind', cluster: 'talk' }, image)).toEqual(['kind', 'load', 'docker-image', image, '--name', 'talk']);
     expect(loadCommand({ kind: 'k3d', cluster: 'demo' }, image)).toEqual(['k3d', 'image', 'import', image, '--cluster', 'demo']);
     expect(loadCommand({ kind: 'minikube', profile: 'workshop' }, image)).toEqual(['minikube', 'image', 'load', image, '--profile', 'workshop']);
-    expect(loadCommand({ kind: 'kit', note: '' }, image)).toBeUndefined();
+    expect(loadCommand({ kind: 'docker-desktop', note: '' }, image)).toBeUndefined();
   });
 
   test('an unknown cluster gets a clear error that says what to do', () => {

@@ -1,11 +1,11 @@
 /**
- * The step READMEs' `kubectl` blocks (marked `<!-- test: cluster -->`) run literally, from the
- * step's folder, on the kit's Kubernetes cluster: KUBECONFIG and kubectl of tooling/cluster/env.sh,
- * as `eval "$(./kit cluster env)"` gives a person. The READMEs use namespaces hits and monitoring
+ * The step READMEs' `kind load` and `kubectl` blocks (marked `<!-- test: cluster -->`) run
+ * literally, from the step's folder, on the kit's kind cluster: KUBECONFIG, kubectl, kind and
+ * KIND_CLUSTER_NAME of tooling/cluster/env.sh, as `eval "$(./kit cluster env)"` gives a person. The READMEs use namespaces hits and monitoring
  * and port 8080 on the host, so this one file runs them one after another, each from no namespace
  * to its own clean-up block. The images the README's `docker build` lines make (the app's; in
  * step 04 the operator's too) are built first, by those lines as written (the Docker suite runs
- * their blocks); the kit's cluster runs Docker's images as they are. Step 04's clean-up block
+ * their blocks); the README's own `kind load docker-image` lines bring them into the cluster. Step 04's clean-up block
  * deletes the LatencyScaler CRD, so this file holds the CRD lock exclusive (tooling/testkit/lock.ts).
  */
 import { execFile } from 'node:child_process';
@@ -15,8 +15,8 @@ import { promisify } from 'node:util';
 import { KIT_ROOT, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, describeReadme, holdLock } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
-const { kubeconfig, kubectl } = clusterEnv();
-const env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${dirname(kubectl)}:${process.env.PATH ?? ''}` };
+const { kubeconfig, kubectl, kindCluster } = clusterEnv();
+const env = { ...process.env, KUBECONFIG: kubeconfig, KIND_CLUSTER_NAME: kindCluster, PATH: `${dirname(kubectl)}:${process.env.PATH ?? ''}` };
 const fresh = () => Promise.all([deleteNamespace('hits'), deletePrometheus()]).then(() => undefined);
 
 /** Runs the `docker build` lines of the README's Docker blocks, one after another, from the step's folder. */
@@ -35,16 +35,24 @@ beforeAll(async () => {
 }, 1_800_000);
 afterAll(() => releaseCrd());
 
+// The root README's "Your own cluster" block, as an attendee with kind runs it: the context
+// kind-kube-selfops of the default kubeconfig (kind wrote it there), the kit's kind and kubectl
+// where none is installed.
+describeReadme('.', 'cluster', KIT_ROOT, {
+  env: { ...process.env, KUBECONFIG: '', PATH: `${process.env.PATH ?? ''}:${dirname(kubectl)}` },
+  before: fresh,
+  after: fresh,
+});
+
 for (const step of readdirSync(`${KIT_ROOT}/steps`).sort()) {
   const markdown = readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8');
   if (blocksFor(markdown, 'cluster').length === 0) continue;
-  describeReadme(step, 'cluster', KIT_ROOT, {
+  describeReadme(`steps/${step}`, 'cluster', KIT_ROOT, {
     env,
     before: async () => {
       await Promise.all([buildImages(step, markdown), fresh()]);
     },
-    // The README's `kubectl delete namespace` ran last; this also makes the local cluster's
-    // volumes available again for the next test.
+    // The README's `kubectl delete namespace` ran last; this also waits for its volumes to go.
     after: fresh,
   });
 }

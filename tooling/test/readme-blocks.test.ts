@@ -15,7 +15,7 @@ for (const step of steps) {
   if (blocks.length === 0) continue;
   const names = dockerNames(blocks);
   const cleanup = blocks.filter((block) => block.cleanup).map((block) => block.code).join('\n');
-  describeReadme(step, 'docker', KIT_ROOT, {
+  describeReadme(`steps/${step}`, 'docker', KIT_ROOT, {
     // Never remove what a person left (their own run of the README): say what is in the way.
     before: async () => {
       const left = await existingDockerNames(names, docker);

@@ -1,8 +1,9 @@
 /**
- * Helpers for the end-to-end tests on a real Kubernetes cluster: the kit's local one
- * (tooling/cluster/up.sh) or your own (KUBECONFIG). The step images are built from the step
- * folders with `docker build`, never pulled. Traffic from the host reaches the app only through
- * 127.0.0.1: a NodePort (the local cluster's kube-proxy serves NodePorts on loopback only).
+ * Helpers for the end-to-end tests on a real Kubernetes cluster: the kit's kind cluster
+ * (tooling/cluster/up.sh). The step images are built from the step folders with `docker build`
+ * and loaded with `kind load docker-image`, never pulled. Traffic from the host reaches the app
+ * only through 127.0.0.1: kind publishes the kit's NodePorts there (tooling/cluster/kind.yaml),
+ * and any other NodePort is reached through the node (nodePortUrl).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,13 +13,14 @@ import { answers, eventually } from './eventually.js';
 
 const execFileAsync = promisify(execFile);
 
-/** KUBECONFIG and kubectl of the kit's local cluster, as tooling/cluster/env.sh prints them. */
-export function clusterEnv(): { kubeconfig: string; kubectl: string } {
+/** KUBECONFIG and kubectl of the kit's cluster, as tooling/cluster/env.sh prints them. */
+export function clusterEnv(): { kubeconfig: string; kubectl: string; kindCluster: string } {
   const lines = execFileSync('bash', [`${KIT_ROOT}/tooling/cluster/env.sh`]).toString();
   const kubeconfig = /export KUBECONFIG='([^']+)'/.exec(lines)?.[1];
   const bin = /export PATH='([^']+)'/.exec(lines)?.[1];
-  if (!kubeconfig || !bin) throw new Error(`tooling/cluster/env.sh printed no KUBECONFIG/PATH:\n${lines}`);
-  return { kubeconfig, kubectl: `${bin}/kubectl` };
+  const kindCluster = /export KIND_CLUSTER_NAME='([^']+)'/.exec(lines)?.[1];
+  if (!kubeconfig || !bin || !kindCluster) throw new Error(`tooling/cluster/env.sh printed no KUBECONFIG/PATH/KIND_CLUSTER_NAME:\n${lines}`);
+  return { kubeconfig, kubectl: `${bin}/kubectl`, kindCluster };
 }
 
 let env: { kubeconfig: string; kubectl: string } | undefined;
@@ -51,12 +53,18 @@ export function manifestImage(step: string): string {
 }
 
 /**
- * Builds the step's image and gives it the name its manifest uses. The local cluster's runtime
- * (cri-dockerd) uses Docker's own images, so nothing needs loading or pulling.
+ * Loads IMAGES (names, or folders of tooling/images) from this machine's Docker into the kit's
+ * cluster, as an attendee does with kind: it has no registry to pull from (tooling/cluster/load.sh).
  */
+export async function loadIntoCluster(...images: string[]): Promise<void> {
+  await execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/load.sh`, ...images]);
+}
+
+/** Builds the step's image, gives it the name its manifest uses and loads it into the cluster. */
 export async function stepImageOnCluster(step: string): Promise<string> {
   const image = manifestImage(step);
   await docker('tag', await buildStep(step), image);
+  await loadIntoCluster(image);
   return image;
 }
 
@@ -116,24 +124,45 @@ export async function rolledOut(namespace: string, workload: string, timeout = '
   }
 }
 
-/** The NodePorts of k8s/local, which `./kit up --cluster` and the ingress test ask for by number. */
-const FIXED_NODE_PORTS = readdirSync(`${KIT_ROOT}/k8s/local`)
-  .flatMap((file) => [...readFileSync(`${KIT_ROOT}/k8s/local/${file}`, 'utf8').matchAll(/^\s+nodePort: (\d+)$/gm)].map((m) => Number(m[1])));
+/**
+ * The NodePorts the suite's own Services take: kind publishes them on 127.0.0.1 beside the kit's
+ * fixed ones (tooling/cluster/kind.yaml), since a NodePort kind does not publish is reachable only
+ * at the node's container address, where test traffic never goes.
+ */
+export const TEST_NODE_PORTS = (() => {
+  const config = readFileSync(`${KIT_ROOT}/tooling/cluster/kind.yaml`, 'utf8');
+  const range = /^# test NodePorts: (\d+)-(\d+)$/m.exec(config);
+  if (!range) throw new Error('tooling/cluster/kind.yaml names no "# test NodePorts: FROM-TO" range');
+  const ports: number[] = [];
+  for (let port = Number(range[1]); port <= Number(range[2]); port++) ports.push(port);
+  return ports;
+})();
 
 /**
- * `kubectl expose WORKLOAD --type=NodePort` with the API server's choice of port, which is never
- * one of the kit's fixed ones: taken here, it would make `./kit up --cluster` in the other lane
- * fail. (The API server draws from the top of the range first, where 30090 is.) Returns the port.
+ * `kubectl expose WORKLOAD --type=NodePort` on the first free port of TEST_NODE_PORTS (the two
+ * lanes of the suite may take one at the same moment: the API server refuses the second, which
+ * takes the next). Returns the port.
  */
 async function exposeNodePort(namespace: string, workload: string, name: string, ...ports: string[]): Promise<number> {
-  for (;;) {
-    await kubectl('-n', namespace, 'expose', workload, `--name=${name}`, '--type=NodePort', ...ports);
-    const service = await kubectlJson<{ spec: { ports: Array<{ nodePort?: number }> } }>('-n', namespace, 'get', 'service', name);
-    const port = service.spec.ports[0]?.nodePort;
-    if (!port) throw new Error(`no nodePort on service ${name} in ${namespace}`);
-    if (!FIXED_NODE_PORTS.includes(port)) return port;
-    await kubectl('-n', namespace, 'delete', 'service', name);
+  const service = await kubectlJson<{ spec: { ports: Array<{ nodePort?: number }> } }>(
+    '-n', namespace, 'expose', workload, `--name=${name}`, '--type=NodePort', '--dry-run=client', ...ports);
+  const taken = async () => {
+    const all = await kubectlJson<{ items: Array<{ spec: { ports?: Array<{ nodePort?: number }> } }> }>('get', 'services', '-A');
+    return new Set(all.items.flatMap((svc) => (svc.spec.ports ?? []).map((p) => p.nodePort)));
+  };
+  for (let tries = 0; tries < TEST_NODE_PORTS.length; tries++) {
+    const used = await taken();
+    const port = TEST_NODE_PORTS.find((p) => !used.has(p));
+    if (port === undefined) throw new Error(`every test NodePort (${TEST_NODE_PORTS[0]}-${TEST_NODE_PORTS.at(-1)}) is taken`);
+    service.spec.ports[0]!.nodePort = port;
+    try {
+      await kubectlStdin(JSON.stringify(service), '-n', namespace, 'create', '-f', '-');
+      return port;
+    } catch (err) {
+      if (!/already allocated/.test((err as { stderr?: string }).stderr ?? '')) throw err;
+    }
   }
+  throw new Error(`could not take a test NodePort for ${name} in ${namespace}`);
 }
 
 /** Exposes the app on a NodePort (served on 127.0.0.1) and returns its base URL. */
@@ -171,9 +200,9 @@ export async function appPods(namespace: string): Promise<PodSummary[]> {
 }
 
 /**
- * Deletes the namespace and waits until it is gone; then makes its volumes available again
- * (local cluster). It is every cluster test's fresh start, so what it could not delete is an
- * error, with the details a person would look at: a stuck namespace, a volume still bound.
+ * Deletes the namespace and waits until it is gone and its volumes released (kind's local-path
+ * provisioner then deletes them). It is every cluster test's fresh start, so what it could not
+ * delete is an error, with the details a person would look at: a stuck namespace, a volume still bound.
  */
 export async function deleteNamespace(namespace: string, timeoutSeconds = 120): Promise<void> {
   const problems: string[] = [];
@@ -192,8 +221,7 @@ export async function deleteNamespace(namespace: string, timeoutSeconds = 120): 
     const why = (status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => `${c.type}: ${c.message ?? ''}`);
     throw new Error(`still there (${status?.phase ?? 'unknown phase'}) ${why.join('; ')}`);
   });
-  // The PV controller marks a volume Released a moment after its claim is gone. Recycling before
-  // that misses it, and a few such volumes left the next test's claim with none to bind.
+  // The PV controller marks a volume Released a moment after its claim is gone.
   const stillBound = async () => {
     const volumes = await kubectlJson<{ items: Array<{ metadata: { name: string }; spec: { claimRef?: { namespace?: string; name?: string } }; status: { phase?: string } }> }>('get', 'pv');
     return volumes.items
@@ -204,7 +232,6 @@ export async function deleteNamespace(namespace: string, timeoutSeconds = 120): 
   await attempt('releasing its volumes', () =>
     eventually(`the volumes of ${namespace} to be released`, async () => ((bound = await stillBound()).length === 0 ? true : undefined), 60_000)
       .catch((err: Error) => { throw new Error(`${err.message}; still Bound: ${bound.join(', ')}`); }));
-  await attempt('recycling the released volumes (tooling/cluster/recycle-pvs.sh)', () => execFileAsync('bash', [`${KIT_ROOT}/tooling/cluster/recycle-pvs.sh`]));
   if (problems.length > 0) throw new Error(`could not delete namespace ${namespace}:\n  ${[...notes, ...problems].join('\n  ')}`);
 }
 

@@ -292,12 +292,13 @@ export interface ReadmeHooks {
  * One jest describe for a README and a suite: a test per marked block, in order (after a failed
  * block the rest fail with "not run"), the clean-up blocks last, then the session's background
  * commands ended. Call it inside a test file; the file runs its READMEs one after another.
+ * FOLDER is the README's folder under ROOT, where its blocks run: `steps/02-pid1-fixed`, or `.`.
  */
-export function describeReadme(step: string, suite: Suite, root: string, hooks: ReadmeHooks = {}): void {
-  const readme = `steps/${step}/README.md`;
+export function describeReadme(folder: string, suite: Suite, root: string, hooks: ReadmeHooks = {}): void {
+  const readme = join(folder, 'README.md');
   const blocks = blocksFor(readFileSync(join(root, readme), 'utf8'), suite);
   describe(readme, () => {
-    const session = new Session(join(root, 'steps', step), hooks.env ?? process.env);
+    const session = new Session(join(root, folder), hooks.env ?? process.env);
     let ready = false;
     let failedAt: number | undefined;
     beforeAll(async () => {

@@ -67,6 +67,7 @@ beforeAll(async () => {
   const image = /^\s+image: (latency-operator:\S+)$/m.exec(readFileSync(`${STEP}/operator/deploy/operator.yaml`, 'utf8'))?.[1];
   if (!image) throw new Error('operator/deploy/operator.yaml names no latency-operator image');
   await docker('build', '-q', '-t', image, `${STEP}/operator`);
+  await loadIntoCluster(image);
   // What the cluster admin does once: the CRD (shared with the other lane's files, so it stays
   // installed: tooling/testkit/lock.ts). Then the app with its LatencyScaler as shipped.
   releaseCrd = await holdLock('crd', 'shared');
