@@ -100,6 +100,7 @@ let kedaApiService = '';
 async function installKeda(): Promise<void> {
   progress('KEDA: its images (tooling/images.sh; ~15 min the first time: built from its Go module)');
   await execFileAsync(join(KIT_ROOT, 'tooling/images.sh'), ['keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
+  await execFileAsync('bash', [join(KIT_ROOT, 'tooling/cluster/load.sh'), 'keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
   const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
   // Everything but its APIService (the adapter keeps it until a KEDA run), and no pod yet.
   const docs = stdout.split(/^---$/m);

@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { canI, deleteNamespace, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, monitoringOf, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import { canI, deleteNamespace, loadIntoCluster, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, monitoringOf, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const NS = 'e2e-04';
