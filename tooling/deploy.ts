@@ -106,6 +106,9 @@ async function main(): Promise<void> {
       }
     }
   }
+  // A README's clean-up (`kubectl delete namespace hits`) right before: applying into a namespace
+  // that is being deleted is refused, so wait until it is gone.
+  for (const namespace of metrics ? ['hits', 'monitoring'] : ['hits']) await notTerminating(kubectl, namespace);
   progress('applying k8s/hits (namespace hits, Redis)');
   await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/hits'));
   progress(`applying steps/${step}/deploy with image ${tag} (imagePullPolicy: Never)`);
@@ -161,6 +164,16 @@ function describe(flavor: Flavor): string {
     case 'minikube': return `minikube profile "${flavor.profile}"`;
     case 'unknown': return 'a cluster of unknown kind';
   }
+}
+
+/** Waits, with a progress line, until NAMESPACE is gone if it is being deleted; 120 s at most. */
+async function notTerminating(kubectl: (...args: string[]) => Promise<string>, namespace: string): Promise<void> {
+  const phase = (await kubectl('get', 'namespace', namespace, '--ignore-not-found', '-o', 'jsonpath={.status.phase}')).trim();
+  if (phase !== 'Terminating') return;
+  progress(`namespace ${namespace} is being deleted (a clean-up just ran): waiting until it is gone, 120 s at most`);
+  await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => {
+    throw new KitError(`namespace ${namespace} is still being deleted after 120 s; what holds it: kubectl get namespace ${namespace} -o yaml`);
+  });
 }
 
 /** The images a rendered manifest names (`image: NAME`), each once. */

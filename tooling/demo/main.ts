@@ -343,7 +343,7 @@ async function runBeat(runner: Runner, beat: Beat, index: number, total: number)
   say(dim(`   (${beat.id}: ${Math.round((Date.now() - started) / 1000)} s)`)); // for rehearsals: where the time goes
 }
 
-/** KUBECONFIG and the kubectl of the kit's local cluster (tooling/cluster/env.sh). */
+/** KUBECONFIG and the kubectl of the kit's cluster (tooling/cluster/env.sh). */
 function kitClusterEnv(): NodeJS.ProcessEnv {
   const lines = execFileSync('bash', [`${KIT_ROOT}/tooling/cluster/env.sh`]).toString();
   const kubeconfig = /export KUBECONFIG='([^']+)'/.exec(lines)?.[1];

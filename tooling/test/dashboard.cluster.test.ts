@@ -2,7 +2,7 @@
  * k8s/dashboard is valid for the cluster's Kubernetes: the API server accepts every object of
  * `kubectl apply -k k8s/dashboard` in a server-side dry run (schema, strict field names,
  * defaulting, admission), and Grafana's pod meets the `restricted` Pod Security level. Grafana is
- * not started: the local cluster has no registry to pull grafana/grafana from. Nothing is left behind.
+ * not started: the kit's cluster has no registry to pull grafana/grafana from. Nothing is left behind.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

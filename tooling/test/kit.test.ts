@@ -171,7 +171,7 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
     }
   });
 
-  test('CI=true as a user who cannot run the local cluster: exit 1 at once, saying why and what to do', async () => {
+  test("CI=true as a user who may not use Docker, so cannot run the kit's cluster: exit 1 at once, saying why and what to do", async () => {
     const home = mkdtempSync(join(tmpdir(), 'kit-nonroot-'));
     chmodSync(home, 0o777);
     const env = { PATH: process.env.PATH ?? '', HOME: home, KIT_CACHE: join(home, 'cache'), CI: 'true', KIT_CLUSTER: 'auto' };
@@ -181,7 +181,7 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
       const started = Date.now();
       await expect(execFileAsync(file, args, { env: { ...process.env, ...env } })).rejects.toMatchObject({
         code: 1,
-        stderr: expect.stringContaining('CI=true, but the cluster tests cannot run: the local cluster needs root on Linux'),
+        stderr: expect.stringContaining("CI=true, but the cluster tests cannot run: the kit's cluster needs a Docker engine on Linux that this user may use"),
       });
       expect(Date.now() - started).toBeLessThan(10_000); // before installing or testing anything
     } finally {

@@ -35,15 +35,6 @@ beforeAll(async () => {
 }, 1_800_000);
 afterAll(() => releaseCrd());
 
-// The root README's "Your own cluster" block, as an attendee with kind runs it: the context
-// kind-kube-selfops of the default kubeconfig (kind wrote it there), the kit's kind and kubectl
-// where none is installed.
-describeReadme('.', 'cluster', KIT_ROOT, {
-  env: { ...process.env, KUBECONFIG: '', PATH: `${process.env.PATH ?? ''}:${dirname(kubectl)}` },
-  before: fresh,
-  after: fresh,
-});
-
 for (const step of readdirSync(`${KIT_ROOT}/steps`).sort()) {
   const markdown = readFileSync(`${KIT_ROOT}/steps/${step}/README.md`, 'utf8');
   if (blocksFor(markdown, 'cluster').length === 0) continue;
