@@ -13,8 +13,9 @@ const cluster = process.env.KIT_SUITE === 'cluster';
 // READMEs deploy: the namespaces hits and monitoring, the NodePorts 30080/30090, the host's
 // 8080/9090. They share lane "shared". The files below use namespaces of their own, NodePorts of
 // the tests' range (tooling/cluster/kind.yaml) and no Ingress (Traefik, in the ingress test,
-// serves every Ingress of the cluster): lane "own". One cluster-wide thing remains that files of both lanes touch, the LatencyScaler
-// CRD, under a lock (tooling/testkit/lock.ts). Without KIT_LANE, all files run one at a time.
+// serves every Ingress of the cluster): lane "own". One cluster-wide thing remains that files
+// of both lanes touch, the LatencyScaler CRD, under a lock (tooling/testkit/lock.ts). Without
+// KIT_LANE, all files run one at a time.
 const ownLane = [
   'steps/00-broken-app/test/broken-app',
   'steps/01-logging-fixed/test/logging-fixed',
