@@ -36,9 +36,9 @@ ready() {
 }
 
 config() {   # the cluster's kind config: kind.yaml, and for the node image built here its images
-  cat "$CLUSTER_DIR/kind.yaml"
+  cat "$CLUSTER_DIR/kind.yaml"   # ends with its kubeadmConfigPatches list
   if [ "$image" != "$KIND_NODE_IMAGE" ]; then
-    sed -e "s/@ETCD_VERSION@/$ETCD_VERSION/" -e "s/@COREDNS_VERSION@/$COREDNS_VERSION/" "$CLUSTER_DIR/node/kubeadm-images.yaml"
+    sed -e "s/@ETCD_VERSION@/$ETCD_VERSION/" -e "s/@COREDNS_VERSION@/$COREDNS_VERSION/" "$CLUSTER_DIR/kind-local-node.yaml"
   fi
 }
 
@@ -52,9 +52,15 @@ create() {
 }
 
 mkdir -p "$CLUSTER_CACHE"
-if cluster_exists && [ "$(docker inspect -f '{{.Image}}' "$NODE")" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
-  progress "the cluster runs another node image than $image (rebuilt since): deleting it to create it anew"
-  kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1
+# A cluster made from another node image (rebuilt since) or another kind config is made anew.
+if cluster_exists; then
+  why=""
+  [ "$(docker inspect -f '{{.Image}}' "$NODE")" = "$(docker image inspect -f '{{.Id}}' "$image")" ] || why="another node image than $image"
+  cmp -s <(config) "$CLUSTER_CACHE/kind-config.yaml" || why="${why:+$why and }another kind config than tooling/cluster/kind.yaml"
+  if [ -n "$why" ]; then
+    progress "the cluster was made from $why: deleting it to create it anew"
+    kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1
+  fi
 fi
 if ! cluster_exists; then
   create

@@ -2,7 +2,7 @@
  * Step 02 on a real Kubernetes cluster (beat 6, "redeploys are slow"): a rolling update under
  * steady load loses no request, and a pod goes away well inside its grace period.
  */
-import { appPods, deleteNamespace, deployStep, docker, kubectl, manifestImage, nodePortUrl, runK6 } from '@kit/testkit';
+import { appPods, deleteNamespace, deployStep, docker, kubectl, loadIntoCluster, manifestImage, nodePortUrl, runK6 } from '@kit/testkit';
 
 const NS = 'e2e-02';
 let url: string;
@@ -17,6 +17,7 @@ afterAll(() => deleteNamespace(NS), 120_000);
 test('a rolling update to a new image tag under steady load: zero failed requests', async () => {
   const newTag = `${manifestImage('02-pid1-fixed')}-rollout`;
   await docker('tag', manifestImage('02-pid1-fixed'), newTag);
+  await loadIntoCluster(newTag); // as the README says: tag, load, set image
   const before = (await appPods(NS)).map((pod) => pod.name);
 
   const load = runK6('steady.js', { TARGET: url, ENDPOINT: '/', VUS: '4', DURATION: '40s' });
