@@ -28,11 +28,21 @@ privileged_ok() {
   dockerd --add-runtime kit-runc=$KIT_ROOT/tooling/kit-runc --default-runtime kit-runc (needs jq)."
 }
 
-# ready: the node is Ready and the add-ons answer: CoreDNS, the storage provisioner.
-ready() {
-  kubectl wait --for=condition=Ready node --all --timeout="$1s" >/dev/null \
-    && kubectl -n kube-system rollout status deploy/coredns --timeout="$1s" >/dev/null \
-    && kubectl -n local-path-storage rollout status deploy/local-path-provisioner --timeout="$1s" >/dev/null
+# fresh: the node and the cluster's own pods (control plane, kube-proxy, CNI, CoreDNS, storage)
+# are Ready as seen since the node container last started. After `down` and `up`, what etcd says
+# is from before the stop (Ready, available), so each time must be newer than the node's start
+# (RFC 3339 UTC times, compared as text).
+fresh() {
+  local since heartbeat started ready
+  since="$(docker inspect -f '{{.State.StartedAt}}' "$NODE" | cut -c1-19)Z"
+  heartbeat="$(kubectl get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime} {.status.conditions[?(@.type=="Ready")].status}')"
+  [[ "${heartbeat% *}" > "$since" || "${heartbeat% *}" == "$since" ]] && [ "${heartbeat#* }" = True ] || return 1
+  local lines; lines="$(kubectl get pods -n kube-system -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.state.running.startedAt} {.ready}{"\n"}{end}{end}'
+    kubectl get pods -n local-path-storage -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.state.running.startedAt} {.ready}{"\n"}{end}{end}')"
+  [ "$(grep -c . <<<"$lines")" -ge 8 ] || return 1   # etcd, 3 of the control plane, proxy, CNI, CoreDNS, storage
+  while read -r started ready; do
+    [ "$ready" = true ] && [[ "$started" > "$since" || "$started" == "$since" ]] || return 1
+  done <<<"$lines"
 }
 
 config() {   # the cluster's kind config: kind.yaml, and for the node image built here its images
@@ -71,12 +81,12 @@ fi
 kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null 2>&1 \
   || die "kind could not write the kubeconfig of $CLUSTER_NAME"
 progress "waiting for the node, CoreDNS and the storage provisioner"
-if ! wait_until 120 api_ok || ! ready 120; then
+if ! wait_until 120 api_ok || ! wait_until 120 fresh; then
   # A node that does not come back (its container was killed mid-write, say) is made anew.
   progress "the cluster did not become ready within 4 min: deleting it and creating it anew"
   kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1
   create
   kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null
-  wait_until 120 api_ok && ready 180 || die "the cluster is not ready: ./kit cluster status shows what runs"
+  wait_until 120 api_ok && wait_until 180 fresh || die "the cluster is not ready: ./kit cluster status shows what runs"
 fi
 progress "cluster $CLUSTER_NAME is up in $(( $(date +%s) - t0 ))s (context $CONTEXT; ./kit cluster env)"
