@@ -416,5 +416,10 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
     writeFileSync(join(dir, 'bin/kind'), '#!/bin/sh\n[ "$1 $2 $3" = "load docker-image --help" ]\n', { mode: 0o755 });
     const withKind = await doctor({ ...env, PATH: `${join(dir, 'bin')}${delimiter}${env.PATH}` }).catch((err: { stdout: string }) => err);
     expect(lineOf(withKind.stdout, 'kind')).toMatch(/^ok +kind: +'kind load docker-image' is there$/);
+
+    // The kit's own kind cluster: the kit loads with the kind it built, so none of yours is needed.
+    writeFileSync(kubeconfig, readFileSync(kubeconfig, 'utf8').replaceAll('kind-talk', 'kind-kube-selfops'));
+    const kit = await doctor(env).catch((err: { stdout: string }) => err);
+    expect(lineOf(kit.stdout, 'kind')).toMatch(/^info +kind: +not installed \(only for a kind cluster: https:\/\/kind\.sigs\.k8s\.io\/\S+\)$/);
   });
 });
