@@ -45,7 +45,7 @@ ensure_debian_base() {
 
 ensure_image() {
   local dir="$IMAGES_DIR/$1" name hash ctx
-  name="$(eval "echo $(cat "$dir/IMAGE")")"
+  name="$(image_of "$1")"
   # The recipe: the folder's files and the pinned versions they are built with.
   hash="$(cd "$dir" && { cat $(ls | sort); echo "$KIT_NODE_VERSION $KIT_NPM_VERSION $KIT_DEBIAN_SUITE"; } | sha256sum | cut -c1-12)"
   local have; have="$(docker image inspect -f '{{index .Config.Labels "kube-selfops.recipe"}}' "$name" 2>/dev/null || echo missing)"

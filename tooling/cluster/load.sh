@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 for want in "$@"; do
   image="$want"
-  [ ! -f "$KIT_ROOT/tooling/images/$want/IMAGE" ] || image="$(eval "echo $(cat "$KIT_ROOT/tooling/images/$want/IMAGE")")"
+  [ ! -f "$KIT_ROOT/tooling/images/$want/IMAGE" ] || image="$(image_of "$want")"
   out="$(kind load docker-image --name "$CLUSTER_NAME" "$image" 2>&1)" || die "kind load docker-image $image failed: $out"
   case "$out" in *"already present"*) ;; *) progress "loaded $image into $CLUSTER_NAME" ;; esac
 done
