@@ -224,7 +224,7 @@ export const BEATS: Beat[] = [
       { say: 'Step 01 still starts node from a shell-form entrypoint.', sh: 'docker build -q -t hits:1.1.0 steps/01-logging-fixed' },
       { sh: 'docker run -d --name demo-app --network demo-net -e REDIS_URL=redis://demo-redis:6379 hits:1.1.0' },
       { hidden: true, sh: poll(50, 0.2, 'docker top demo-app -o pid,args 2>/dev/null | grep -q "node dist/server.js"') },
-      { sh: 'docker top demo-app -o user,pid,ppid,args', expect: /\/bin\/sh/ },
+      { sh: 'docker top demo-app -o user,pid,ppid,args --forest', expect: /\/bin\/sh/ },
       { sh: 'time docker stop demo-app', check: stopTook('slow') },
       { say: 'Step 02: exec form, node is PID 1 and handles SIGTERM.', sh: 'docker rm demo-app && docker build -q -t hits:1.2.0 steps/02-pid1-fixed' },
       { sh: 'docker run -d --name demo-app --network demo-net -e REDIS_URL=redis://demo-redis:6379 hits:1.2.0' },
