@@ -24,7 +24,7 @@ for round in $(seq 1 "$rounds"); do
   for step in 02-pid1-fixed 03-metrics; do
     docker run -d --name bench-app --network $net -p "127.0.0.1:$port:8080" -e REDIS_URL=redis://redis:6379 \
       "kube-selfops/$step:bench" >/dev/null
-    until curl -sf "http://127.0.0.1:$port/check/ready" >/dev/null; do sleep 0.2; done
+    wait_until 30 curl -sf "http://127.0.0.1:$port/check/ready" || die "$step did not get ready within 30 s: docker logs bench-app"
     export TARGET="http://127.0.0.1:$port" ENDPOINT=/ VUS="$vus"
     DURATION=5s SUMMARY="$out/warmup.json" load/k6 run --quiet load/steady.js >/dev/null 2>&1 || true
     progress "round $round/$rounds: $step, $vus VUs for ${seconds} s"

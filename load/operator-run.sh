@@ -6,7 +6,7 @@
 # (Prometheus's p95 back under 100 ms) and the time back to minReplicas, and renders ./kit graph.
 # Usage: load/operator-run.sh [OUT]   (default OUT: steps/04-operator/img/scale-up-down -> .svg, .png)
 # Settings: VUS (default 6), LOAD (seconds, default 150), QUIET (max seconds after, default 240).
-# On a machine shared with tests: flock /tmp/kit-cluster.lock load/operator-run.sh
+# On a machine shared with tests: flock /tmp/kube-selfops-locks/kit-test.lock load/operator-run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../tooling/lib.sh"
 cd "$KIT_ROOT"
 out="${1:-steps/04-operator/img/scale-up-down}"
@@ -19,7 +19,8 @@ kubectl delete namespace hits monitoring --ignore-not-found --wait=true   # a cl
 replicas() { kubectl -n hits get deploy/hits -o jsonpath='{.spec.replicas}'; }
 p95() { curl -s "$prom/api/v1/query" --data-urlencode 'query=1000 * app:request_latency_seconds:p95_30s{app="hits"}' | jq -r '.data.result[0].value[1] // "-"' | cut -c1-5; }
 decision() { kubectl -n hits get latencyscaler hits -o jsonpath='{.status.lastDecision.reason}'; }
-until [ "$(decision)" = AtMinReplicas ]; do sleep 2; done   # the operator runs and sees no traffic
+at_min() { [ "$(decision)" = AtMinReplicas ]; }
+wait_until 180 at_min || die "the operator did not report AtMinReplicas within 180 s: kubectl -n hits logs deploy/latency-operator"
 
 timeline="$KIT_CACHE/operator-run.txt"
 started=$(date +%s)

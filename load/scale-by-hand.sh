@@ -26,7 +26,8 @@ docker run -d --name demo-prometheus --network $net -p "127.0.0.1:$prom_port:909
   -v "$KIT_ROOT/k8s/prometheus/rules.yml:/etc/prometheus/rules.yml:ro" "$(cat tooling/images/prometheus/IMAGE)" >/dev/null
 docker run -d --name demo-lb --network $net -p "127.0.0.1:$lb_port:80" \
   -v "$KIT_ROOT/k8s/docker/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$(cat tooling/images/nginx/IMAGE)" >/dev/null
-until curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null && curl -sf "http://127.0.0.1:$lb_port/check/ready" >/dev/null; do sleep 0.5; done
+wait_until 60 curl -sf "http://127.0.0.1:$prom_port/-/ready" || die "Prometheus did not get ready within 60 s: docker logs demo-prometheus"
+wait_until 30 curl -sf "http://127.0.0.1:$lb_port/check/ready" || die "the app did not answer through nginx within 30 s: docker logs demo-app-1"
 started=$(date +%s)
 
 progress "idle for 20 s, then $vus VUs on one replica for ${phase} s"
@@ -34,7 +35,8 @@ sleep 20
 TARGET="http://127.0.0.1:$lb_port" VUS="$vus" DURATION="${phase}s" SUMMARY="$KIT_CACHE/demo-1.json" load/k6 run --quiet load/steady.js || true
 progress "scaling by hand: two more replicas, nginx reloads; the same load for ${phase} s"
 app 2; app 3
-until [ "$(curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=count(up%7Bapp%3D%22hits%22%7D%3D%3D1)" | grep -o '"value":\[[^]]*"3"\]')" ]; do sleep 1; done
+three_up() { curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=count(up%7Bapp%3D%22hits%22%7D%3D%3D1)" | grep -q '"value":\[[^]]*"3"\]'; }
+wait_until 60 three_up || die "Prometheus did not see 3 replicas up within 60 s"
 docker exec demo-lb nginx -s reload >/dev/null 2>&1
 TARGET="http://127.0.0.1:$lb_port" VUS="$vus" DURATION="${phase}s" SUMMARY="$KIT_CACHE/demo-3.json" load/k6 run --quiet load/steady.js || true
 progress "load stopped; 40 s of quiet"

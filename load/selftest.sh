@@ -3,8 +3,8 @@
 # a fast stub (20 ms) must pass both scripts' thresholds (exit 0) and a slow one (200 ms) must
 # fail them (exit 99); each run must write its JSON summary. Only 127.0.0.1, 3 s per run.
 # Usage: load/selftest.sh
-set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../tooling/lib.sh"
 node="$("$here/../tooling/node.sh")/node"
 "$here/../tooling/k6.sh" >/dev/null
 tmp="$(mktemp -d)"; pids=()
@@ -14,7 +14,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tm
 for ms in 20 200; do
   DELAY_MS=$ms PORT=0 "$node" "$here/stub-server.mjs" >"$tmp/stub-$ms.log" 2>&1 & pids+=($!)
 done
-for _ in $(seq 1 50); do [ -s "$tmp/stub-20.log" ] && [ -s "$tmp/stub-200.log" ] && break; sleep 0.1; done
+wait_until 10 test -s "$tmp/stub-20.log" -a -s "$tmp/stub-200.log" || die "the stub servers did not start: $(cat "$tmp"/stub-*.log)"
 fast="$(head -n1 "$tmp/stub-20.log")"; slow="$(head -n1 "$tmp/stub-200.log")"
 fail=0
 for script in steady ramp; do

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { detectFlavor, isKitCluster, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
-import { answers } from './testkit/eventually.ts';
+import { answers } from './lib/eventually.ts';
+import { imagesIn } from './lib/manifests.ts';
 
 const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -176,10 +177,6 @@ async function notTerminating(kubectl: (...args: string[]) => Promise<string>, n
   });
 }
 
-/** The images a rendered manifest names (`image: NAME`), each once. */
-function imagesIn(manifest: string): string[] {
-  return [...new Set([...manifest.matchAll(/^\s+(?:- )?image: ["']?([^\s"']+)["']?$/gm)].map((m) => m[1]!))];
-}
 
 /**
  * The step's manifests through a throw-away kustomization: the unique tag and `Never` replace

@@ -9,9 +9,8 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { CHART_FONT, renderChart, type TopLevelSpec } from './lib/chart.ts';
+import { thresholdMs } from './lib/manifests.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,7 +22,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const THRESHOLD_MS = 100;
+const THRESHOLD_MS = thresholdMs();
 const minutes = Number(args.minutes);
 if (!(minutes > 0)) throw new Error(`--minutes=${args.minutes} is not valid: expected a positive number`);
 const end = Date.now() / 1000;
@@ -74,7 +73,7 @@ const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: { text: args.title, subtitle: `Prometheus, last ${minutes} min, app="${args.app}"` },
   background: 'white',
-  config: { font: 'DejaVu Sans', view: { stroke: null } },
+  config: { font: CHART_FONT, view: { stroke: null } },
   vconcat: [
     {
       width: 720,
@@ -118,10 +117,8 @@ const spec: TopLevelSpec = {
   ],
 };
 
-const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-const svg = await view.toSVG();
+const { svg, png } = await renderChart(spec);
 await mkdir(dirname(args.out), { recursive: true });
 await writeFile(`${args.out}.svg`, svg);
-const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
-await writeFile(`${args.out}.png`, png.render().asPng());
+await writeFile(`${args.out}.png`, png);
 console.log(`wrote ${args.out}.svg and ${args.out}.png (${p95.length} points, step ${step} s)`);

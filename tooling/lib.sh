@@ -30,6 +30,14 @@ wait_until() {
   done
 }
 
+# manifest_image FILE REPOSITORY: the image REPOSITORY:TAG that the manifest FILE names (the shell
+# twin of imageIn() in tooling/lib/manifests.ts): the manifests are where image names live.
+manifest_image() {
+  local image; image="$(sed -nE "s/^ +(- )?image: [\"']?($2:[^ \"']+)[\"']?$/\\2/p" "$1" | head -1)"
+  [ -n "$image" ] || die "$1 names no $2 image"
+  echo "$image"
+}
+
 # apt_install PKG...: install Debian packages that are missing (root only), or say what to install.
 apt_install() {
   local missing=() p

@@ -26,12 +26,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { eventually } from '../testkit/eventually.ts';
+import { CHART_FONT, renderChart, type TopLevelSpec } from '../lib/chart.ts';
+import { eventually } from '../lib/eventually.ts';
 import { THRESHOLD_MS, medianTable, mergeRuns, timelineFigures, type BenchRun, type Sample } from './metrics.ts';
-import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
+import { kubectl as kubectlRun, progress } from './shell.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const execFileAsync = promisify(execFile);
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -270,7 +269,7 @@ async function plot(timelines: Timeline[], order: readonly Autoscaler[], file: s
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Autoscalers side by side: the same app, cluster and load', subtitle: `run 1 of each; p95 capped at 1000 ms in the plot; replicas drawn ×50 (400 = 8 replicas)` },
     background: 'white',
-    config: { font: 'DejaVu Sans' },
+    config: { font: CHART_FONT },
     data: { values },
     facet: {
       row: { field: 'profile', type: 'nominal', title: 'load' },
@@ -292,10 +291,7 @@ async function plot(timelines: Timeline[], order: readonly Autoscaler[], file: s
       ],
     },
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
-  await writeFile(file, png.render().asPng());
+  await writeFile(file, (await renderChart(spec)).png);
 }
 
 // --- main -----------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@
  * recorded (app:request_latency_seconds:p95_30s, the signal every autoscaler here reads). A p95 of
  * null is "no sample" (no traffic): neither a breach nor a recovery.
  */
+import { thresholdMs } from '../lib/manifests.ts';
 
-export const THRESHOLD_MS = 100;
+export const THRESHOLD_MS = thresholdMs();
 /** p95 ≤ threshold must hold this long to count as recovered. */
 export const HOLD_S = 15;
 /** A change of direction within this long after the previous change is a flap. */

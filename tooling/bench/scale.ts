@@ -18,7 +18,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { kubectl as kubectlRun, progress, sleep } from './shell.ts';
+import { kubectl as kubectlRun, progress } from './shell.ts';
+import { operatorImage } from '../lib/manifests.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OPERATOR = join(KIT_ROOT, 'steps/04-operator/operator/deploy');
@@ -137,8 +139,7 @@ async function apiWrites(): Promise<Map<string, number>> {
 }
 
 // --- main -----------------------------------------------------------------------------------------
-const image = args.image ?? /image: (latency-operator:\S+)/.exec(await readFile(join(OPERATOR, 'operator.yaml'), 'utf8'))?.[1];
-if (!image) throw new Error('no operator image: pass --image');
+const image = args.image ?? operatorImage();
 const resync = Number(/name: RESYNC_SECONDS\s+value: "(\d+)"/.exec(await readFile(join(OPERATOR, 'operator.yaml'), 'utf8'))?.[1] ?? 5);
 
 progress(`namespace ${NS}: the operator (${image}), a stand-in Prometheus, ${COUNT} Deployments at 0 replicas and ${COUNT} LatencyScalers`);

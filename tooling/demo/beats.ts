@@ -7,6 +7,7 @@
  * Every beat sets up what it needs itself (`setup`, not shown), so `./kit demo --from BEAT`
  * restarts at any beat after a stage accident.
  */
+import { thresholdMs } from '../lib/manifests.ts';
 
 /** What the commands may refer to: decided once from the options (main.ts). */
 export interface Ctx {
@@ -79,7 +80,7 @@ export interface Beat {
   steps: Step[];
 }
 
-export const THRESHOLD_MS = 100;
+export const THRESHOLD_MS = thresholdMs();
 /** The load of the operator beat: 6 closed loops on /slow (see metrics.ts, replicasNeeded). */
 export const OPERATOR_LOAD = { vus: 6, seconds: 140, idleS: 10, light: { perSecond: 5, maxSeconds: 180 } };
 
@@ -90,13 +91,15 @@ const DOCKER_BASE = 'docker rm -f demo-app >/dev/null 2>&1; docker network inspe
 const NO_OPERATOR = 'kubectl -n hits delete deploy/latency-operator --ignore-not-found >/dev/null 2>&1; ' +
   'kubectl -n hits delete latencyscalers --all --ignore-not-found >/dev/null 2>&1; true';
 /**
- * The one shell poll of the demo's hidden waits: CONDITION up to TRIES times, PAUSE seconds apart;
- * exits 0 at the first success, 1 when the tries run out (the runner then stops with the command).
+ * The demo's hidden waits: CONDITION (a shell command) until it succeeds, SECONDS at most, with the
+ * kit's one shell wait (`wait_until` in tooling/lib.sh); exits 1 when the time runs out (the runner
+ * then stops with the command).
  */
-const poll = (tries: number, pause: number, condition: string) =>
-  `for i in $(seq 1 ${tries}); do ${condition} && exit 0; sleep ${pause}; done; exit 1`;
+const quoted = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+const poll = (seconds: number, condition: string) =>
+  `source tooling/lib.sh && wait_until ${seconds} bash -c ${quoted(condition)}`;
 /** The old pod of a rollout is gone (steps 00-01 ignore SIGTERM: it takes the 30 s grace period). */
-const onePod = poll(60, 1, '[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o name | wc -l)" = 1 ]');
+const onePod = poll(60, '[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o name | wc -l)" = 1 ]');
 const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a shell as PID 1 ignores SIGTERM, as the stop beat shows';
 /**
  * The app answers and is ready to count: step 00 has no /status (a 404, which counts no hit); from
@@ -104,7 +107,7 @@ const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a she
  * hit before it is a 503). The rule of tooling/deploy.ts's wait for the NodePort.
  */
 export const appReady = (url: string) =>
-  poll(100, 0.2, `curl -s -w ' %{http_code}' ${url}/status | grep -qE '"redis":"connected"| 404$'`);
+  poll(20, `curl -s -w ' %{http_code}' ${url}/status | grep -qE '"redis":"connected"| 404$'`);
 const hits = (url: string, n: number) => `for i in $(seq 1 ${n}); do curl -s -o /dev/null -w '%{http_code}\\n' ${url}/; done | sort | uniq -c`;
 /**
  * Before a load: the Service reaches the new version only (the old pod of the last rollout is
@@ -116,11 +119,11 @@ const LOAD_READY_NOTE = 'waiting until only the new version answers, five times 
 // /check/ready (steps 02 on; 404 in 00-01) is not traffic to the app's latency histogram: five
 // /slow on a fresh pod once recorded a p95 of 105 ms, and the operator scaled before the load.
 const loadReady = (c: Ctx) => `(${onePod}) && ` +
-  `(${poll(60, 1, `[ "$(for j in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' ${c.app}/check/ready; done)" = '200 200 200 200 200 ' ]`)}) && ` +
-  `(${poll(90, 1, `curl -s ${c.prometheus}/api/v1/query --data-urlencode 'query=app:requests:rate_30s{namespace="hits",app="hits"}' | grep -q '"value"'`)})`;
+  `(${poll(60, `[ "$(for j in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' ${c.app}/check/ready; done)" = '200 200 200 200 200 ' ]`)}) && ` +
+  `(${poll(90, `curl -s ${c.prometheus}/api/v1/query --data-urlencode 'query=app:requests:rate_30s{namespace="hits",app="hits"}' | grep -q '"value"'`)})`;
 /** Waits until the app's container has restarted at least N times (kubelet backs off 10 s before the second). */
 const restartsReach = (n: number) =>
-  poll(60, 1, `[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')" -ge ${n} ] 2>/dev/null`);
+  poll(60, `[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')" -ge ${n} ] 2>/dev/null`);
 /** Seconds of bash's `time` output ("real\t0m10.391s"). */
 export function realSeconds(output: string): number | undefined {
   const match = /real\s+(\d+)m([\d.]+)s/.exec(output);
@@ -223,12 +226,12 @@ export const BEATS: Beat[] = [
     steps: [
       { say: 'Step 01 still starts node from a shell-form entrypoint.', sh: 'docker build -q -t hits:1.1.0 steps/01-logging-fixed' },
       { sh: 'docker run -d --name demo-app --network demo-net -e REDIS_URL=redis://demo-redis:6379 hits:1.1.0' },
-      { hidden: true, sh: poll(50, 0.2, 'docker top demo-app -o pid,args 2>/dev/null | grep -q "node dist/server.js"') },
+      { hidden: true, sh: poll(10, 'docker top demo-app -o pid,args 2>/dev/null | grep -q "node dist/server.js"') },
       { sh: 'docker top demo-app -o user,pid,ppid,args --forest', expect: /\/bin\/sh/ },
       { sh: 'time docker stop demo-app', check: stopTook('slow') },
       { say: 'Step 02: exec form, node is PID 1 and handles SIGTERM.', sh: 'docker rm demo-app && docker build -q -t hits:1.2.0 steps/02-pid1-fixed' },
       { sh: 'docker run -d --name demo-app --network demo-net -e REDIS_URL=redis://demo-redis:6379 hits:1.2.0' },
-      { hidden: true, sh: poll(50, 0.2, 'docker logs demo-app 2>&1 | grep -q listening') },
+      { hidden: true, sh: poll(10, 'docker logs demo-app 2>&1 | grep -q listening') },
       { sh: 'docker top demo-app -o user,pid,ppid,args', check: (out) => (/\/bin\/sh/.test(out) ? 'a shell is still in the container' : undefined) },
       { sh: 'time docker stop demo-app', check: stopTook('fast') },
       { hidden: true, sh: 'docker rm -f demo-app demo-redis >/dev/null 2>&1; docker network rm demo-net >/dev/null 2>&1; true' },

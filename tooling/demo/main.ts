@@ -14,13 +14,14 @@ import { checkReach, parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOpt
 import { BEATS, THRESHOLD_MS, type Beat, type Ctx, type LoadStep, type ShellStep, type Step } from './beats.ts';
 import { durationsFromK6Csv, replicasNeeded, summarize, type Run, type Sample } from './metrics.ts';
 import { renderPlot } from './plot.ts';
+import { eventually } from '../lib/eventually.ts';
 import { observe, timelineLine, type Observed } from './status.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tty = Boolean(process.stdout.isTTY);
 const style = (code: string) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
 const [bold, dim, cyan, green, red, yellow] = ['1', '2', '36', '32', '31', '33'].map(style) as [(t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 class DemoError extends Error {}
@@ -152,7 +153,7 @@ async function forward(runner: Runner): Promise<void> {
   if (!options.prometheusUrl && hasPrometheus) wanted.push([`-n monitoring port-forward svc/prometheus ${FORWARD.prometheus}:9090`, `http://127.0.0.1:${FORWARD.prometheus}/-/ready`]);
   for (const [args, probe] of wanted) {
     runner.forwards.push(background(shell, `kubectl ${args}`));
-    for (let i = 0; i < 100 && !(await fetch(probe).then(() => true, () => false)); i++) await sleep(200);
+    await eventually(`kubectl ${args} to answer at ${probe}`, () => fetch(probe).then(() => true), 20_000, 200);
   }
 }
 
@@ -210,7 +211,8 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     spec = { ...spec, ...seen.spec } as typeof spec;
     // The p95 of an earlier beat's load must have left Prometheus's 30 s window, or the
     // operator would scale on it before our load even starts.
-    for (let i = 0; i < 60 && (await p95Ms(ctx.prometheus)).ms !== null; i++) await sleep(1000);
+    await eventually('the p95 of the earlier load to leave the window', async () =>
+      ((await p95Ms(ctx.prometheus)).ms === null ? true : undefined), 60_000).catch((err: Error) => say(err.message));
   }
 
   const samples: Sample[] = [];

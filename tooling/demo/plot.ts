@@ -3,9 +3,7 @@
  * operator asked for (and how many were ready), the load phases and every scale event. Rendered
  * the way tooling/graph.ts does (vega-lite -> SVG -> PNG with resvg), so no browser is needed.
  */
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { CHART_FONT, renderChart, type TopLevelSpec } from '../lib/chart.ts';
 import type { Run, Sample, Summary } from './metrics.ts';
 
 export async function renderPlot(samples: readonly Sample[], run: Run, summary: Summary, title: string, subtitle: string[]): Promise<{ svg: string; png: Buffer }> {
@@ -34,7 +32,7 @@ export async function renderPlot(samples: readonly Sample[], run: Run, summary: 
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle },
     background: 'white',
-    config: { font: 'DejaVu Sans', view: { stroke: null } },
+    config: { font: CHART_FONT, view: { stroke: null } },
     resolve: { scale: { color: 'independent' } },
     vconcat: [
       {
@@ -85,8 +83,5 @@ export async function renderPlot(samples: readonly Sample[], run: Run, summary: 
       },
     ],
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
-  return { svg, png };
+  return renderChart(spec);
 }

@@ -6,12 +6,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 process.env.KIT_LOCK_DIR = mkdtempSync(`${tmpdir()}/kit-lock-test-`);
 const { holdLock, LOCK_DIR } = await import('../testkit/lock.js');
 afterAll(() => rmSync(LOCK_DIR, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Resolves to 'held' if the lock is taken within MS, else 'waiting' (and releases it when it comes). */
 async function within(ms: number, take: Promise<() => Promise<void>>): Promise<'held' | 'waiting'> {
   const outcome = await Promise.race([take.then(() => 'held' as const), sleep(ms).then(() => 'waiting' as const)]);

@@ -9,7 +9,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { KIT_ROOT, buildStep, docker } from './docker.js';
-import { answers, eventually } from './eventually.js';
+import { answers, eventually } from '../lib/eventually.js';
+import { stepImage } from '../lib/manifests.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -44,13 +45,8 @@ export async function kubectlJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await kubectl(...args, '-o', 'json')) as T;
 }
 
-/** The image a step's manifest deploys (`image: hits:X.Y.Z`, the step's package.json version). */
-export function manifestImage(step: string): string {
-  const manifest = readFileSync(`${KIT_ROOT}/steps/${step}/deploy/app.yaml`, 'utf8');
-  const image = /^\s+image: (hits:\S+)$/m.exec(manifest)?.[1];
-  if (!image) throw new Error(`steps/${step}/deploy/app.yaml names no hits image`);
-  return image;
-}
+/** The image a step's manifest deploys (tooling/lib/manifests.ts). */
+export const manifestImage = stepImage;
 
 /**
  * Loads IMAGES (names, or folders of tooling/images) from this machine's Docker into the kit's

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
-import { eventually } from './eventually.js';
+import { eventually } from '../lib/eventually.js';
 
 export type { StartedNetwork, StartedTestContainer };
 export const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -37,7 +37,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually } from './eventually.js';
+import { eventually } from '../lib/eventually.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type Suite = 'docker' | 'cluster';
 
@@ -156,7 +157,7 @@ export class Session {
 
   /** Runs BLOCK with bash in the session's folder, like a paste into a terminal (no `set -e`). */
   async run(block: Block): Promise<BlockRun> {
-    if (block.pauseSeconds > 0) await new Promise((resolve) => setTimeout(resolve, block.pauseSeconds * 1000));
+    if (block.pauseSeconds > 0) await sleep(block.pauseSeconds * 1000);
     const dir = mkdtempSync(join(tmpdir(), 'kit-block-'));
     const out = openSync(join(dir, 'out'), 'w');
     const failed = openSync(join(dir, 'failed'), 'w');
@@ -209,7 +210,7 @@ export class Session {
   /** Ends whatever the blocks left running in the background (their process groups). */
   async end(): Promise<void> {
     for (const pid of this.groups) kill(pid, 'SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     for (const pid of this.groups.splice(0)) kill(pid, 'SIGKILL');
   }
 }

@@ -3,6 +3,7 @@
  * steady load loses no request, and a pod goes away well inside its grace period.
  */
 import { appPods, deleteNamespace, deployStep, docker, kubectl, loadIntoCluster, manifestImage, nodePortUrl, runK6 } from '@kit/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const NS = 'e2e-02';
 let url: string;
@@ -21,7 +22,7 @@ test('a rolling update to a new image tag under steady load: zero failed request
   const before = (await appPods(NS)).map((pod) => pod.name);
 
   const load = runK6('steady.js', { TARGET: url, ENDPOINT: '/', VUS: '4', DURATION: '40s' });
-  await new Promise((resolve) => setTimeout(resolve, 8000));
+  await sleep(8000);
   await kubectl('-n', NS, 'set', 'image', 'deploy/hits', `hits=${newTag}`);
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/hits', '--timeout=120s');
   const result = await load;

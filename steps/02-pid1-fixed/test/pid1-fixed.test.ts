@@ -7,8 +7,8 @@ import {
   answers, buildStep, createVolume, docker, dockerLogs, eventually, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
   timedDockerStop, urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let image: string;
 let network: StartedNetwork;

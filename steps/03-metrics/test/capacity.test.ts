@@ -1,7 +1,7 @@
 /** The capacity model is pure logic: checked on its own, with real timers and no app around it. */
 import { Capacity } from '../src/capacity.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('never works on more than `slots` requests at once, and serves the queue in arrival order', async () => {
   const capacity = new Capacity(2);

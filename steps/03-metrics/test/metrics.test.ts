@@ -7,6 +7,7 @@ import {
   buildStep, eventually, promQuery, runK6, startApp, startLoadBalancer, startNetwork, startPrometheus,
   startRedis, teardown, urlOf, hit, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const P95 = 'app:request_latency_seconds:p95_30s{app="hits"}';
 
@@ -93,7 +94,7 @@ describe('one replica breaks p95 < 100 ms at a load that three replicas keep', (
       (await promQuery(prometheus, 'sum(rate(request_latency_seconds_count{app="hits"}[30s]))'))[0]?.value,
     );
     expect(rate).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 6000)); // at least one more rule evaluation
+    await sleep(6000); // at least one more rule evaluation
     expect(await promQuery(prometheus, P95)).toEqual([]);
     // The recorded request rate is a 0, a sample: "no traffic" is a fact, not an absence.
     expect((await promQuery(prometheus, 'app:requests:rate_30s')).map((s) => s.value)).toEqual([0]);
