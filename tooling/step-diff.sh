@@ -10,9 +10,9 @@ step_diff() {
   local step="$1" prev
   prev="$(ls | grep -B1 -x "$step" | head -1)"
   [ "$prev" != "$step" ] || die "$step is the first step: nothing to compare with"
-  # Tests, READMEs (and their figures, img/) and lockfiles are left out: the beat is the app, its
-  # image and its manifests.
-  diff -ruN -x node_modules -x dist -x test -x README.md -x img -x package-lock.json -x CHANGES.diff "$prev" "$step" |
+  # Tests, READMEs and design notes (and their figures, img/) and lockfiles are left out: the beat
+  # is the app, its image and its manifests.
+  diff -ruN -x node_modules -x dist -x test -x README.md -x DESIGN.md -x img -x package-lock.json -x CHANGES.diff "$prev" "$step" |
     sed -E -e 's/^(---|\+\+\+) ([^\t]*)\t.*$/\1 \2/' -e "/^diff -ruN /d" || true
 }
 

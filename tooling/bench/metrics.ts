@@ -143,8 +143,8 @@ export interface BenchRun extends TimelineFigures {
 
 /**
  * The table `./kit bench autoscalers` prints: the medians over the runs of each profile and
- * autoscaler, in the order given. The step 04 README quotes it, and a test rebuilds it from the
- * committed JSON, so the README's figures are the command's.
+ * autoscaler, in the order given. steps/04-operator/DESIGN.md quotes it, and a test rebuilds it
+ * from the committed JSON, so DESIGN.md's figures are the command's.
  */
 export function medianTable(all: BenchRun[], profiles: readonly string[], autoscalers: readonly string[]): string {
   const fmt = (v: number | null, digits = 0) => (v === null ? 'never' : v.toFixed(digits));

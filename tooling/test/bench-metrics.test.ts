@@ -91,10 +91,10 @@ test('--merge keeps the runs of what was not run again, replaces a pair run agai
   expect(mergeRuns([], fresh, ['closed', 'open'], ['hpa', 'keda'])).toEqual([fresh[2], fresh[1], fresh[0]]);
 });
 
-test("the step 04 README quotes the table of the committed benchmark, as `./kit bench autoscalers` prints it", () => {
+test("step 04's DESIGN.md quotes the table of the committed benchmark, as `./kit bench autoscalers` prints it", () => {
   const { runs } = JSON.parse(readFileSync(`${KIT_ROOT}/load/benchmarks/autoscalers.json`, 'utf8')) as { runs: BenchRun[] };
   const profiles = [...new Set(runs.map((r) => r.profile))];
   const autoscalers = [...new Set(runs.map((r) => r.autoscaler))];
-  const readme = readFileSync(`${KIT_ROOT}/steps/04-operator/README.md`, 'utf8');
-  expect(readme).toContain(`\n${medianTable(runs, profiles, autoscalers)}\n`);
+  const design = readFileSync(`${KIT_ROOT}/steps/04-operator/DESIGN.md`, 'utf8');
+  expect(design).toContain(`\n${medianTable(runs, profiles, autoscalers)}\n`);
 });
