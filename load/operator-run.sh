@@ -17,7 +17,7 @@ eval "$(./kit cluster env)"
 kubectl delete namespace hits monitoring --ignore-not-found --wait=true   # a clean start: no old status
 ./kit up 04 --cluster
 replicas() { kubectl -n hits get deploy/hits -o jsonpath='{.spec.replicas}'; }
-p95() { curl -s "$prom/api/v1/query" --data-urlencode 'query=1000 * app:request_latency_seconds:p95_30s{app="hits"}' | jq -r '.data.result[0].value[1] // "-"' | cut -c1-5; }
+p95() { { prom_query "$prom" '1000 * app:request_latency_seconds:p95_30s{app="hits"}' || echo '{}'; } | jq -r '.data.result[0].value[1] // "-"' | cut -c1-5; }
 decision() { kubectl -n hits get latencyscaler hits -o jsonpath='{.status.lastDecision.reason}'; }
 at_min() { [ "$(decision)" = AtMinReplicas ]; }
 wait_until 180 at_min || die "the operator did not report AtMinReplicas within 180 s: kubectl -n hits logs deploy/latency-operator"

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHART_FONT, renderChart, type TopLevelSpec } from './lib/chart.ts';
 import { thresholdMs } from './lib/manifests.ts';
+import { queryRange } from './lib/prometheus.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,16 +38,10 @@ interface Point {
 
 /** A range query; each sample becomes a point of the named series. */
 async function range(expr: string, series: string, scale = 1): Promise<Point[]> {
-  const url = new URL('/api/v1/query_range', args.prometheus);
-  url.search = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) }).toString();
-  const response = await fetch(url).catch((err: Error) => {
-    throw new Error(`cannot reach Prometheus at ${args.prometheus} (${err.message}); pass --prometheus URL`);
+  const result = await queryRange(args.prometheus, expr, start, end, step).catch((err: Error) => {
+    throw new Error(`${err.message}; pass --prometheus URL`);
   });
-  const body = (await response.json()) as { status: string; error?: string; data: { result: Array<{ values: [number, string][] }> } };
-  if (body.status !== 'success') throw new Error(`Prometheus refused ${expr}: ${body.error}`);
-  return body.data.result.flatMap(({ values }) =>
-    values.map(([time, value]) => ({ time: time * 1000, value: Number(value) * scale, series })),
-  );
+  return result.flatMap(({ values }) => values.map(([time, value]) => ({ time: time * 1000, value: value * scale, series })));
 }
 
 const sel = `{app="${args.app}"}`;

@@ -38,6 +38,11 @@ manifest_image() {
   echo "$image"
 }
 
+# prom_query BASE EXPR: the JSON answer of Prometheus at BASE (http://127.0.0.1:PORT) to an instant
+# query of EXPR; fails when Prometheus does not answer in 10 s. The shell twin of query() in
+# tooling/lib/prometheus.ts; read the answer with jq.
+prom_query() { curl -sf --max-time 10 "$1/api/v1/query" --data-urlencode "query=$2"; }
+
 # apt_install PKG...: install Debian packages that are missing (root only), or say what to install.
 apt_install() {
   local missing=() p

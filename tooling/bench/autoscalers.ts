@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { CHART_FONT, renderChart, type TopLevelSpec } from '../lib/chart.ts';
 import { eventually } from '../lib/eventually.ts';
+import { activeTargets, query, queryRange } from '../lib/prometheus.ts';
 import { THRESHOLD_MS, medianTable, mergeRuns, timelineFigures, type BenchRun, type Sample } from './metrics.ts';
 import { kubectl as kubectlRun, progress } from './shell.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,20 +67,10 @@ const kubectlStdin = (input: string, ...a: string[]) => kubectlRun(a, input);
 
 const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
 
-async function prometheus(path: string, params: Record<string, string>): Promise<Array<{ values?: [number, string][]; value?: [number, string] }>> {
-  const url = new URL(path, args.prometheus);
-  url.search = new URLSearchParams(params).toString();
-  const body = (await (await fetch(url)).json()) as { status: string; error?: string; data: { result: Array<{ values?: [number, string][]; value?: [number, string] }> } };
-  if (body.status !== 'success') throw new Error(`Prometheus refused ${params.query}: ${body.error}`);
-  return body.data.result;
-}
 
 /** Prometheus' active targets of the app's job: where it scrapes, and whether the last scrape worked. */
 async function prometheusTargets(): Promise<Array<{ address: string; health: string }>> {
-  const body = (await (await fetch(new URL('/api/v1/targets?state=active', args.prometheus))).json()) as {
-    data: { activeTargets: Array<{ labels: Record<string, string>; discoveredLabels: Record<string, string>; health: string }> };
-  };
-  return body.data.activeTargets.filter((t) => t.labels.job === 'hits').map((t) => ({ address: t.discoveredLabels.__address__ ?? '', health: t.health }));
+  return (await activeTargets(args.prometheus)).filter((t) => t.labels.job === 'hits').map((t) => ({ address: t.discoveredLabels.__address__ ?? '', health: t.health }));
 }
 
 // --- autoscalers --------------------------------------------------------------------------------
@@ -194,7 +185,7 @@ async function reset(): Promise<void> {
   }, 120_000);
   // A Prometheus that does not answer for a moment is not an answer: asked again.
   await eventually('no p95 sample from the run before',
-    () => prometheus('/api/v1/query', { query: P95 }).then(([sample]) => (sample === undefined ? true : undefined), () => undefined), 180_000);
+    () => query(args.prometheus, P95).then(([sample]) => (sample === undefined ? true : undefined)), 180_000);
 }
 
 // --- one run --------------------------------------------------------------------------------------
@@ -245,8 +236,8 @@ async function oneRun(autoscaler: Autoscaler, run: number, profile: Profile): Pr
   }
   const k6 = await load;
   const end = start + (replicas.at(-1)?.t ?? 0) * 1000;
-  const [series] = await prometheus('/api/v1/query_range', { query: P95, start: String(start / 1000), end: String(end / 1000), step: '1' });
-  const p95At = new Map((series?.values ?? []).map(([time, value]) => [Math.round(time - start / 1000), Number(value) * 1000]));
+  const [series] = await queryRange(args.prometheus, P95, start / 1000, end / 1000, 1);
+  const p95At = new Map((series?.values ?? []).map(([time, value]) => [Math.round(time - start / 1000), value * 1000]));
   const samples = replicas.map((r) => ({ ...r, p95Ms: p95At.get(r.t) ?? null }));
   progress(`run ${run}, ${profile} loop, ${autoscaler}: ${k6.requests} requests, ${(k6.share_under_100ms * 100).toFixed(1)} % ≤ 100 ms, ` +
     `failed ${k6.failed}, dropped ${k6.dropped}, peak ${Math.max(...samples.map((s) => s.replicas))} replicas`);
@@ -295,7 +286,7 @@ async function plot(timelines: Timeline[], order: readonly Autoscaler[], file: s
 }
 
 // --- main -----------------------------------------------------------------------------------------
-await eventually(`Prometheus at ${args.prometheus}`, () => prometheus('/api/v1/query', { query: 'up' }).then(() => true, () => undefined), 30_000);
+await eventually(`Prometheus at ${args.prometheus}`, () => query(args.prometheus, 'up').then(() => true), 30_000);
 kedaInstalled = (await kubectl('get', 'crd', 'scaledobjects.keda.sh', '--ignore-not-found', '-o', 'name')).trim() !== '';
 if (autoscalers.includes('keda')) await installKeda();
 if (autoscalers.includes('operator')) await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=60s');

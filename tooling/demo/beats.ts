@@ -93,11 +93,12 @@ const NO_OPERATOR = 'kubectl -n hits delete deploy/latency-operator --ignore-not
 /**
  * The demo's hidden waits: CONDITION (a shell command) until it succeeds, SECONDS at most, with the
  * kit's one shell wait (`wait_until` in tooling/lib.sh); exits 1 when the time runs out (the runner
- * then stops with the command).
+ * then stops with the command). CONDITION runs in a plain bash (no pipefail: `| grep -q` is safe)
+ * that knows lib.sh's prom_query.
  */
 const quoted = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 const poll = (seconds: number, condition: string) =>
-  `source tooling/lib.sh && wait_until ${seconds} bash -c ${quoted(condition)}`;
+  `source tooling/lib.sh && export -f prom_query && wait_until ${seconds} bash -c ${quoted(condition)}`;
 /** The old pod of a rollout is gone (steps 00-01 ignore SIGTERM: it takes the 30 s grace period). */
 const onePod = poll(60, '[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o name | wc -l)" = 1 ]');
 const ONE_POD_NOTE = 'the old pod takes its whole 30 s grace period to go: a shell as PID 1 ignores SIGTERM, as the stop beat shows';
@@ -120,7 +121,7 @@ const LOAD_READY_NOTE = 'waiting until only the new version answers, five times 
 // /slow on a fresh pod once recorded a p95 of 105 ms, and the operator scaled before the load.
 const loadReady = (c: Ctx) => `(${onePod}) && ` +
   `(${poll(60, `[ "$(for j in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' ${c.app}/check/ready; done)" = '200 200 200 200 200 ' ]`)}) && ` +
-  `(${poll(90, `curl -s ${c.prometheus}/api/v1/query --data-urlencode 'query=app:requests:rate_30s{namespace="hits",app="hits"}' | grep -q '"value"'`)})`;
+  `(${poll(90, `prom_query ${c.prometheus} 'app:requests:rate_30s{namespace="hits",app="hits"}' | grep -q '"value"'`)})`;
 /** Waits until the app's container has restarted at least N times (kubelet backs off 10 s before the second). */
 const restartsReach = (n: number) =>
   poll(60, `[ "$(kubectl -n hits get pods -l app.kubernetes.io/name=hits -o jsonpath='{.items[0].status.containerStatuses[0].restartCount}')" -ge ${n} ] 2>/dev/null`);

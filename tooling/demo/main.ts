@@ -15,6 +15,7 @@ import { BEATS, THRESHOLD_MS, type Beat, type Ctx, type LoadStep, type ShellStep
 import { durationsFromK6Csv, replicasNeeded, summarize, type Run, type Sample } from './metrics.ts';
 import { renderPlot } from './plot.ts';
 import { eventually } from '../lib/eventually.ts';
+import { query } from '../lib/prometheus.ts';
 import { observe, timelineLine, type Observed } from './status.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -161,14 +162,8 @@ const P95 = 'app:request_latency_seconds:p95_30s{namespace="hits",app="hits"}';
 
 /** One number from an instant query; null for "no data", and for no answer. */
 async function promNumber(prometheus: string, expr: string): Promise<number | null> {
-  try {
-    const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(3000) });
-    const body = (await response.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
-    const value = body.data?.result?.[0]?.value[1];
-    return value === undefined || !Number.isFinite(Number(value)) ? null : Number(value);
-  } catch {
-    return null;
-  }
+  const value = (await query(prometheus, expr, 3000).catch(() => []))[0]?.value;
+  return value === undefined || !Number.isFinite(value) ? null : value;
 }
 
 /** Prometheus's p95 of the app in ms, and when its rule recorded it (epoch ms). */

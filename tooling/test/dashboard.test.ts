@@ -9,6 +9,7 @@ import {
   KIT_ROOT, PROMETHEUS_PORT, buildStep, eventually, hit, promQuery, runK6, startApp, startNetwork, startPrometheus,
   startRedis, teardown, urlOf, type StartedNetwork, type StartedTestContainer,
 } from '@kit/testkit';
+import { queryRange } from '../lib/prometheus.js';
 
 interface Target {
   refId: string;
@@ -136,14 +137,8 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
   /** A range query like a Grafana panel's: the last 15 min, one point per scrape interval. */
   async function panelQuery(expr: string): Promise<Array<{ metric: Record<string, string>; values: number[] }>> {
     const end = Math.floor(Date.now() / 1000);
-    const params = new URLSearchParams({ query: expr, start: String(end - 15 * 60), end: String(end), step: SCRAPE_INTERVAL });
-    const body = (await (await fetch(`${base()}/api/v1/query_range`, { method: 'POST', body: params })).json()) as {
-      status: string;
-      error?: string;
-      data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
-    };
-    if (body.status !== 'success') throw new Error(`PromQL ${expr} failed: ${body.error}`);
-    return body.data.result.map(({ metric, values }) => ({ metric, values: values.map(([, v]) => Number(v)) }));
+    const series = await queryRange(base(), expr, end - 15 * 60, end, SCRAPE_INTERVAL);
+    return series.map(({ metric, values }) => ({ metric, values: values.map(([, v]) => v) }));
   }
 
   beforeAll(async () => {

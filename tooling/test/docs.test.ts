@@ -1,7 +1,7 @@
 /**
  * The kit's documents: every relative link of its Markdown files leads to a file that exists (and
  * an anchor to a heading of it), the root README stays short, and a step's DESIGN.md quotes only
- * code and PromQL that are really in the kit, as its README must (kit.test.ts).
+ * code and PromQL that are really in the kit, as its README must (steps.test.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

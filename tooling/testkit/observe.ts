@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
 import { KIT_ROOT, imageName } from './docker.js';
+import { query, type Sample } from '../lib/prometheus.js';
 
 const execFileAsync = promisify(execFile);
 export const PROMETHEUS_PORT = 9090;
@@ -26,25 +27,15 @@ export async function startPrometheus(network: StartedNetwork): Promise<StartedT
     .start();
 }
 
-export interface Sample {
-  metric: Record<string, string>;
-  value: number;
-}
+export type { Sample };
 
 /**
  * An instant query to a Prometheus container, or to a base URL on 127.0.0.1 (a cluster's NodePort);
- * an empty array is Prometheus saying "no data".
+ * an empty array is Prometheus saying "no data" (tooling/lib/prometheus.ts).
  */
 export async function promQuery(prometheus: StartedTestContainer | string, expr: string): Promise<Sample[]> {
   const base = typeof prometheus === 'string' ? prometheus : `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}`;
-  const url = `${base}/api/v1/query?query=${encodeURIComponent(expr)}`;
-  const body = (await (await fetch(url)).json()) as {
-    status: string;
-    error?: string;
-    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-  };
-  if (body.status !== 'success') throw new Error(`PromQL ${expr} failed: ${body.error}`);
-  return body.data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
+  return query(base, expr);
 }
 
 /** nginx in front of every container aliased `app` (k8s/docker/lb.conf); port 80 published. */
