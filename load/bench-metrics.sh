@@ -12,7 +12,7 @@ trap cleanup EXIT
 cleanup
 rm -rf "$out" && mkdir -p "$out"
 
-tooling/images.sh node redis
+tooling/install/images.sh node redis
 for step in 02-pid1-fixed 03-metrics; do
   progress "building $step"
   docker_build "kube-selfops/$step:bench" "steps/$step"
@@ -33,7 +33,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-"$("$KIT_ROOT/tooling/node.sh")/node" - "$out" "$rounds" <<'JS'
+"$("$KIT_ROOT/tooling/install/node.sh")/node" - "$out" "$rounds" <<'JS'
 const [dir, rounds] = process.argv.slice(2);
 const fs = require('node:fs');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

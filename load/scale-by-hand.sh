@@ -14,7 +14,7 @@ cleanup() { docker rm -f demo-redis demo-app-1 demo-app-2 demo-app-3 demo-promet
 trap cleanup EXIT
 cleanup
 
-tooling/images.sh node redis prometheus nginx
+tooling/install/images.sh node redis prometheus nginx
 progress "building $image"
 docker_build $image steps/03-metrics
 docker network create $net >/dev/null
@@ -23,9 +23,9 @@ app() { docker run -d --name "demo-app-$1" --network $net --network-alias app -e
 app 1
 docker run -d --name demo-prometheus --network $net -p "127.0.0.1:$prom_port:9090" \
   -v "$KIT_ROOT/k8s/prometheus/docker.yml:/etc/prometheus/prometheus.yml:ro" \
-  -v "$KIT_ROOT/k8s/prometheus/rules.yml:/etc/prometheus/rules.yml:ro" "$(cat tooling/images/prometheus/IMAGE)" >/dev/null
+  -v "$KIT_ROOT/k8s/prometheus/rules.yml:/etc/prometheus/rules.yml:ro" "$(cat tooling/install/images/prometheus/IMAGE)" >/dev/null
 docker run -d --name demo-lb --network $net -p "127.0.0.1:$lb_port:80" \
-  -v "$KIT_ROOT/k8s/docker/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$(cat tooling/images/nginx/IMAGE)" >/dev/null
+  -v "$KIT_ROOT/k8s/docker/lb.conf:/etc/nginx/conf.d/default.conf:ro" "$(cat tooling/install/images/nginx/IMAGE)" >/dev/null
 wait_until 60 curl -sf "http://127.0.0.1:$prom_port/-/ready" || die "Prometheus did not get ready within 60 s: docker logs demo-prometheus"
 wait_until 30 curl -sf "http://127.0.0.1:$lb_port/check/ready" || die "the app did not answer through nginx within 30 s: docker logs demo-app-1"
 started=$(date +%s)

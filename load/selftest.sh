@@ -5,8 +5,8 @@
 # Usage: load/selftest.sh
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../tooling/lib.sh"
-node="$("$here/../tooling/node.sh")/node"
-"$here/../tooling/k6.sh" >/dev/null
+node="$("$here/../tooling/install/node.sh")/node"
+"$here/../tooling/install/k6.sh" >/dev/null
 tmp="$(mktemp -d)"; pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 

@@ -3,7 +3,7 @@
 // and the rest wait in a queue, so latency rises with load like one replica of the app; without
 // it every request takes DELAY_MS. Listens on 127.0.0.1:PORT (default 8080; 0 = any free port)
 // and prints its URL first. Usage:
-//   DELAY_MS=20 PORT=18080 "$(tooling/node.sh)/node" load/stub-server.mjs
+//   DELAY_MS=20 PORT=18080 "$(tooling/install/node.sh)/node" load/stub-server.mjs
 import http from 'node:http';
 
 const delay = Number(process.env.DELAY_MS ?? 20);

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
 
   const metrics = (await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')).includes('hits-metrics');
   if (kitCluster) {
-    // No registry: what the kit's manifests run comes from this machine's Docker (tooling/images.sh).
+    // No registry: what the kit's manifests run comes from this machine's Docker (tooling/install/images.sh).
     for (const dir of metrics ? ['k8s/hits', 'k8s/prometheus'] : ['k8s/hits']) {
       for (const base of imagesIn(await kubectl('kustomize', join(KIT_ROOT, dir)))) {
         progress(`loading ${base} (${dir}) into the cluster, unless it is there`);

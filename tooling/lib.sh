@@ -58,9 +58,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
-# image_of NAME: the image a folder of tooling/images names (its IMAGE file, with the pins expanded:
+# image_of NAME: the image a folder of tooling/install/images names (its IMAGE file, with the pins expanded:
 # node:${KIT_NODE_MAJOR}-bookworm-slim is node:24-bookworm-slim).
-image_of() { eval "echo $(cat "$KIT_ROOT/tooling/images/$1/IMAGE")"; }
+image_of() { eval "echo $(cat "$KIT_ROOT/tooling/install/images/$1/IMAGE")"; }
 
 # use_go WHAT: Go on PATH (or from /usr/local/go/bin), with the kit's settings for building a
 # tool from its module as upstream's releases do: static, no workspace, no VCS stamping.

@@ -4,7 +4,7 @@
  *   operator  step 04's LatencyScaler and its operator
  *   hpa       an autoscaling/v2 HPA on the same p95, through prometheus-adapter (k8s/hpa)
  *   keda      KEDA's ScaledObject on the same p95 (k8s/keda), its Prometheus scaler; by default
- *             only where tooling/keda.sh has built it (15 min, once); `--autoscalers keda` builds it
+ *             only where tooling/install/keda.sh has built it (15 min, once); `--autoscalers keda` builds it
  * Each run: clear every autoscaler, scale the app to 1 replica and wait until Prometheus has no
  * slow p95 left from the run before, install this run's autoscaler (maxReplicas 8), run the load
  * profile (load/bench.js), record the Deployment's replicas every second and Prometheus' p95 at
@@ -56,8 +56,8 @@ const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${args.runs}: expected a positive integer`);
 const profiles: Profile[] = args.profile === 'both' ? ['closed', 'open'] : [args.profile as Profile];
 if (!profiles.every((p) => p === 'closed' || p === 'open')) throw new Error(`--profile ${args.profile}: expected closed, open or both`);
-/** Whether tooling/keda.sh has built KEDA on this machine (its --built answers with its exit code). */
-const kedaBuilt = () => execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--built']).then(() => true, () => false);
+/** Whether tooling/install/keda.sh has built KEDA on this machine (its --built answers with its exit code). */
+const kedaBuilt = () => execFileAsync('bash', [join(KIT_ROOT, 'tooling/install/keda.sh'), '--built']).then(() => true, () => false);
 const autoscalers = (args.autoscalers ?? `none,operator,hpa${(await kedaBuilt()) ? ',keda' : ''}`).split(',') as Autoscaler[];
 for (const a of autoscalers) if (!AUTOSCALERS.includes(a)) throw new Error(`--autoscalers: unknown ${a} (known: ${AUTOSCALERS.join(', ')})`);
 const MAX = Number(args.max);
@@ -88,15 +88,15 @@ let kedaApiService = '';
  * them only for a KEDA run (useExternalMetrics).
  */
 async function installKeda(): Promise<void> {
-  progress('KEDA: its images (tooling/images.sh; ~15 min the first time: built from its Go module)');
-  await execFileAsync(join(KIT_ROOT, 'tooling/images.sh'), ['keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
+  progress('KEDA: its images (tooling/install/images.sh; ~15 min the first time: built from its Go module)');
+  await execFileAsync(join(KIT_ROOT, 'tooling/install/images.sh'), ['keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
   await execFileAsync('bash', [join(KIT_ROOT, 'tooling/cluster/load.sh'), 'keda', 'keda-metrics-apiserver'], { maxBuffer: 64 * 1024 * 1024 });
-  const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await execFileAsync('bash', [join(KIT_ROOT, 'tooling/install/keda.sh'), '--manifests'], { maxBuffer: 64 * 1024 * 1024 });
   // Everything but its APIService (the adapter keeps it until a KEDA run), and no pod yet.
   const docs = stdout.split(/^---$/m);
   const isApiService = (doc: string) => /^kind: APIService$/m.test(doc);
   kedaApiService = docs.find(isApiService) ?? '';
-  if (!kedaApiService) throw new Error('tooling/keda.sh --manifests rendered no APIService');
+  if (!kedaApiService) throw new Error('tooling/install/keda.sh --manifests rendered no APIService');
   const manifests = docs.filter((doc) => !isApiService(doc)).join('---\n');
   progress('KEDA: applying k8s/keda (CRDs, namespace keda, RBAC, operator, metrics server)');
   await kubectlStdin(manifests, 'apply', '--server-side', '--force-conflicts', '-f', '-');

@@ -28,7 +28,7 @@ if [ "${1:-}" != --local ]; then
 fi
 
 # The recipe: this script, the node folder, the Debian base, kind's base files and the pins.
-"$KIT_ROOT/tooling/images.sh" debian
+"$KIT_ROOT/tooling/install/images.sh" debian
 KIND_SRC="$(use_go kind; go_module_dir "sigs.k8s.io/kind@$KIND_VERSION")" || exit 1
 recipe="$( { cat "${BASH_SOURCE[0]}"; find "$NODE_DIR" -type f | sort | xargs cat; \
   docker image inspect -f '{{.Id}}' "kube-selfops/debian:$KIT_DEBIAN_SUITE-minbase"

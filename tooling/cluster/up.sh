@@ -13,7 +13,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 t0=$(date +%s)
 
-"$KIT_ROOT/tooling/docker.sh"
+"$KIT_ROOT/tooling/install/docker.sh"
 "$CLUSTER_DIR/build.sh" kind kubectl >/dev/null
 image="$("$CLUSTER_DIR/node-image.sh")"
 
@@ -24,8 +24,8 @@ privileged_ok() {
   die "this Docker engine cannot start a --privileged container, which kind's node is:
   ${out##*Error response from daemon: }
   The host's capability bounding set is $(sed -nE 's/^CapBnd:[[:space:]]+//p' /proc/self/status). On an engine the kit starts
-  itself (tooling/docker.sh) the kit makes tooling/kit-runc its default runtime; on yours, add it:
-  dockerd --add-runtime kit-runc=$KIT_ROOT/tooling/kit-runc --default-runtime kit-runc (needs jq)."
+  itself (tooling/install/docker.sh) the kit makes tooling/install/kit-runc its default runtime; on yours, add it:
+  dockerd --add-runtime kit-runc=$KIT_ROOT/tooling/install/kit-runc --default-runtime kit-runc (needs jq)."
 }
 
 # fresh: the node and the cluster's own pods (control plane, kube-proxy, CNI, CoreDNS, storage)

@@ -1,4 +1,4 @@
-/** tooling/debian-mirror.sh: debootstrap's archive, read from this machine's apt sources. */
+/** tooling/install/debian-mirror.sh: debootstrap's archive, read from this machine's apt sources. */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { KIT_ROOT } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 
-describe("tooling/debian-mirror.sh: debootstrap's archive from this machine's apt sources", () => {
+describe("tooling/install/debian-mirror.sh: debootstrap's archive from this machine's apt sources", () => {
   let etc: string;
   beforeEach(() => {
     etc = mkdtempSync(join(tmpdir(), 'kit-apt-'));
@@ -16,7 +16,7 @@ describe("tooling/debian-mirror.sh: debootstrap's archive from this machine's ap
   });
   afterEach(() => rmSync(etc, { recursive: true, force: true }));
   const mirror = (env: Record<string, string> = {}) =>
-    execFileAsync(`${KIT_ROOT}/tooling/debian-mirror.sh`, ['bookworm'], { env: { ...process.env, KIT_DEBIAN_MIRROR: '', KIT_APT_ETC: etc, ...env } });
+    execFileAsync(`${KIT_ROOT}/tooling/install/debian-mirror.sh`, ['bookworm'], { env: { ...process.env, KIT_DEBIAN_MIRROR: '', KIT_APT_ETC: etc, ...env } });
   const write = (name: string, text: string) => writeFileSync(join(etc, name), text);
 
   test('one-line sources.list: the first deb entry of the suite itself with main (not -security, -updates, deb-src, comments)', async () => {

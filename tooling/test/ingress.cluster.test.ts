@@ -56,10 +56,10 @@ afterAll(async () => {
   await deleteIngressController();
 }, 300_000);
 
-test('runs the pinned image of tooling/images/traefik', async () => {
+test('runs the pinned image of tooling/install/images/traefik', async () => {
   const deployment = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(
     '-n', 'ingress', 'get', 'deploy/traefik');
-  const pinned = readFileSync(`${KIT_ROOT}/tooling/images/traefik/IMAGE`, 'utf8').trim();
+  const pinned = readFileSync(`${KIT_ROOT}/tooling/install/images/traefik/IMAGE`, 'utf8').trim();
   expect(deployment.spec.template.spec.containers[0]?.image).toBe(pinned);
 });
 

@@ -1,5 +1,5 @@
 /**
- * tooling/kit-runc: runc minus the capabilities the host cannot grant (tooling/docker.sh makes it
+ * tooling/install/kit-runc: runc minus the capabilities the host cannot grant (tooling/install/docker.sh makes it
  * the default runtime of the engine the kit starts, where the host's bounding set lacks one).
  * First its spec edit, with a stand-in runc that records what it was given (KIT_RUNC) and a
  * bounding set named by the test (KIT_CAPBND); then the real thing: a --privileged container on
@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { KIT_ROOT, docker } from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
-const WRAPPER = `${KIT_ROOT}/tooling/kit-runc`;
+const WRAPPER = `${KIT_ROOT}/tooling/install/kit-runc`;
 const ALL = ['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE', 'CAP_BPF'];
 const caps = () => ({ bounding: [...ALL], effective: [...ALL], permitted: [...ALL], ambient: [] as string[] });
 // This CI machine's bounding set: every capability up to CAP_CHECKPOINT_RESTORE (40) but CAP_SYS_RESOURCE (24).

@@ -49,7 +49,7 @@ export async function kubectlJson<T>(...args: string[]): Promise<T> {
 export const manifestImage = stepImage;
 
 /**
- * Loads IMAGES (names, or folders of tooling/images) from this machine's Docker into the kit's
+ * Loads IMAGES (names, or folders of tooling/install/images) from this machine's Docker into the kit's
  * cluster, as an attendee does with kind: it has no registry to pull from (tooling/cluster/load.sh).
  */
 export async function loadIntoCluster(...images: string[]): Promise<void> {

@@ -17,9 +17,9 @@ export type { StartedNetwork, StartedTestContainer };
 export const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const APP_PORT = 8080;
 
-/** The name of a base image the kit provides (tooling/images/<folder>/IMAGE: one source of truth). */
+/** The name of a base image the kit provides (tooling/install/images/<folder>/IMAGE: one source of truth). */
 export async function imageName(folder: string): Promise<string> {
-  return (await readFile(`${KIT_ROOT}/tooling/images/${folder}/IMAGE`, 'utf8')).trim();
+  return (await readFile(`${KIT_ROOT}/tooling/install/images/${folder}/IMAGE`, 'utf8')).trim();
 }
 
 const execFileAsync = promisify(execFile);

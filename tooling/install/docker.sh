@@ -5,9 +5,9 @@
 #
 # Privileged containers (kind's nodes): where this host's capability bounding set lacks a
 # capability, `docker run --privileged` fails in runc. Only on an engine it starts itself does
-# the kit then make tooling/kit-runc the default runtime (runc minus what the host cannot grant);
+# the kit then make tooling/install/kit-runc the default runtime (runc minus what the host cannot grant);
 # a user's own engine is never reconfigured: `./kit cluster up` says what to do instead.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 RUNTIME_DIR="$KIT_CACHE/docker"          # a stable copy of the wrapper: a clone may move or go
 DOCKERD_PID="$RUNTIME_DIR/dockerd.pid"
@@ -27,9 +27,9 @@ start_dockerd() {
   if host_lacks_caps; then
     apt_install jq
     mkdir -p "$RUNTIME_DIR"
-    install -m 0755 "$KIT_ROOT/tooling/kit-runc" "$RUNTIME_DIR/kit-runc"
+    install -m 0755 "$KIT_ROOT/tooling/install/kit-runc" "$RUNTIME_DIR/kit-runc"
     args+=(--add-runtime "kit-runc=$RUNTIME_DIR/kit-runc" --default-runtime kit-runc)
-    progress "this host's capability bounding set lacks some capabilities: the engine's default runtime is kit-runc (tooling/kit-runc)"
+    progress "this host's capability bounding set lacks some capabilities: the engine's default runtime is kit-runc (tooling/install/kit-runc)"
   fi
   if command -v systemctl >/dev/null && [ -d /run/systemd/system ] && [ ${#args[@]} -eq 0 ]; then
     progress "starting Docker with systemctl"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Ensures the pinned Traefik (the ingress controller of k8s/ingress) and prints the path of its
-# binary on stdout (with --download: only downloads what the build needs). tooling/images.sh
-# copies it into the local stand-in for the official image (tooling/images/traefik) where no
+# binary on stdout (with --download: only downloads what the build needs). tooling/install/images.sh
+# copies it into the local stand-in for the official image (tooling/install/images/traefik) where no
 # registry is reachable; on a machine that can pull, this script is never needed.
 # Traefik is in no registry we can reach as a binary, so it is built from its Go module via the
 # module proxy, the way upstream's Makefile does: CGO_ENABLED=0 go build -trimpath ./cmd/traefik,
 # with the version stamped in by -ldflags. Its web UI (the dashboard) is not in the module (a
 # placeholder file only): the kit does not serve it.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # github.com/traefik/traefik/v3. Not v3.7.x: every v3.7 go.mod replaces the nested module
 # github.com/traefik/traefik/dynamic/ext with ./pkg/config/dynamic/ext, which the module zip

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Ensures the base images the kit's Dockerfiles start FROM (and the ones its tests run).
-# Usage: tooling/images.sh [NAME...]   (names of folders in tooling/images; default: all but KEDA's
+# Usage: tooling/install/images.sh [NAME...]   (names of folders in tooling/install/images; default: all but KEDA's
 # two, which only `./kit bench autoscalers` uses and which take ~20 min to build here; `debian`:
 # the Debian base alone, which the kind node image builds on)
 # An image that is present is used as it is. A missing one is pulled; where no registry is
 # reachable it is built here under the very same name, from Debian's packages (debootstrap)
 # and the npm registry's Node.js, so the steps' Dockerfiles stay what an attendee runs.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-IMAGES_DIR="$KIT_ROOT/tooling/images"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+IMAGES_DIR="$KIT_ROOT/tooling/install/images"
 BASE=kube-selfops/debian:$KIT_DEBIAN_SUITE-minbase
 
 ensure_debian_base() {
@@ -18,7 +18,7 @@ ensure_debian_base() {
     apt_install debootstrap
     # The archive this machine's apt uses (KIT_DEBIAN_MIRROR overrides), and apt's proxy if it
     # has one: debootstrap reads neither apt's sources nor its configuration.
-    local mirror; mirror="$("$KIT_ROOT/tooling/debian-mirror.sh" "$KIT_DEBIAN_SUITE")"
+    local mirror; mirror="$("$KIT_ROOT/tooling/install/debian-mirror.sh" "$KIT_DEBIAN_SUITE")"
     if [ -z "${http_proxy:-}" ] && command -v apt-config >/dev/null; then
       eval "$(apt-config shell http_proxy Acquire::http::Proxy)"; export http_proxy
     fi
@@ -57,20 +57,20 @@ ensure_image() {
   ensure_debian_base
   progress "building $name locally (no registry reachable)"
   ctx="$(mktemp -d)"; cp -a "$dir/." "$ctx/"
-  [ "$1" = node ] && cp -a "$("$KIT_ROOT/tooling/node.sh")/.." "$ctx/node" && rm -rf "$ctx/node/include"
+  [ "$1" = node ] && cp -a "$("$KIT_ROOT/tooling/install/node.sh")/.." "$ctx/node" && rm -rf "$ctx/node/include"
   # Traefik: the binary built from its Go module, at the version the image's tag names.
-  [ "$1" = traefik ] && cp "$(KIT_TRAEFIK_VERSION="${name#traefik:v}" "$KIT_ROOT/tooling/traefik.sh")" "$ctx/traefik"
+  [ "$1" = traefik ] && cp "$(KIT_TRAEFIK_VERSION="${name#traefik:v}" "$KIT_ROOT/tooling/install/traefik.sh")" "$ctx/traefik"
   # prometheus-adapter (the HPA's external metrics): likewise, from its Go module.
-  [ "$1" = prometheus-adapter ] && cp "$(KIT_PROMETHEUS_ADAPTER_VERSION="${name##*:}" "$KIT_ROOT/tooling/prometheus-adapter.sh")" "$ctx/adapter"
+  [ "$1" = prometheus-adapter ] && cp "$(KIT_PROMETHEUS_ADAPTER_VERSION="${name##*:}" "$KIT_ROOT/tooling/install/prometheus-adapter.sh")" "$ctx/adapter"
   # KEDA's operator and metrics server (`./kit bench autoscalers` only): likewise, both from its module.
-  [ "$1" = keda ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/keda.sh")/keda" "$ctx/keda"
-  [ "$1" = keda-metrics-apiserver ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/keda.sh")/keda-adapter" "$ctx/keda-adapter"
+  [ "$1" = keda ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/install/keda.sh")/keda" "$ctx/keda"
+  [ "$1" = keda-metrics-apiserver ] && cp "$(KIT_KEDA_VERSION="v${name##*:}" "$KIT_ROOT/tooling/install/keda.sh")/keda-adapter" "$ctx/keda-adapter"
   DOCKER_BUILDKIT=0 docker build -q --label "kube-selfops.recipe=$hash" -t "$name" "$ctx" >/dev/null 2>"$KIT_CACHE/build-$1.log" \
     || { rm -rf "$ctx"; die "building $name failed; see $KIT_CACHE/build-$1.log"; }
   rm -rf "$ctx"
 }
 
-"$KIT_ROOT/tooling/docker.sh"
+"$KIT_ROOT/tooling/install/docker.sh"
 if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR" | grep -v '^keda'); fi
 for image in "$@"; do
   if [ "$image" = debian ]; then ensure_debian_base; else ensure_image "$image"; fi

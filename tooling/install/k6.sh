@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Ensures the pinned k6 (load generator) and prints the path of its binary on stdout:
-#   $(tooling/k6.sh) run load/steady.js        (load/k6 wraps it with the offline settings)
+#   $(tooling/install/k6.sh) run load/steady.js        (load/k6 wraps it with the offline settings)
 # k6 is in no registry we can reach as a binary (npm's "k6" is a dummy, Debian and PyPI have
 # none), so it is built from its Go module via the module proxy, the way upstream's Dockerfile
 # does: CGO_ENABLED=0 go build -trimpath. A k6 of the same version already on PATH is used as is.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 K6_VERSION="${KIT_K6_VERSION:-1.8.1}"   # go.k6.io/k6, newest v1.x on the proxy (v2 is another module path)
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Prints the Debian archive debootstrap fetches SUITE from (tooling/images.sh):
+# Prints the Debian archive debootstrap fetches SUITE from (tooling/install/images.sh):
 #   1. KIT_DEBIAN_MIRROR, if set;
 #   2. else this machine's own apt sources (KIT_APT_ETC, default /etc/apt: sources.list, then
 #      sources.list.d/*.list and *.sources in deb822 format): the first `deb` entry of SUITE
 #      itself (not SUITE-updates or -security) with component main, so a machine behind its own
 #      mirror or proxy works as it is;
 #   3. else deb.debian.org, saying so on stderr.
-# Usage: tooling/debian-mirror.sh SUITE
+# Usage: tooling/install/debian-mirror.sh SUITE
 set -euo pipefail
-suite="${1:?usage: tooling/debian-mirror.sh SUITE}"
+suite="${1:?usage: tooling/install/debian-mirror.sh SUITE}"
 etc="${KIT_APT_ETC:-/etc/apt}"
 fallback=http://deb.debian.org/debian
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Ensures the pinned prometheus-adapter (the HPA's bridge to Prometheus, k8s/prometheus-adapter)
 # and prints the path of its binary on stdout (with --download: only downloads what the build
-# needs). tooling/images.sh copies it into the local stand-in for the official image
-# (tooling/images/prometheus-adapter) where no registry is reachable; on a machine that can pull,
+# needs). tooling/install/images.sh copies it into the local stand-in for the official image
+# (tooling/install/images/prometheus-adapter) where no registry is reachable; on a machine that can pull,
 # this script is never needed.
 # Built from its Go module via the module proxy as upstream's Makefile does (CGO_ENABLED=0
 # go build ./cmd/adapter). `go install ...@v0.12.0` does not work here: it asks the proxy for the
 # version list, which the proxy refuses. go_module_dir + go build inside the module does.
 # About 4 min on 2 cores, once (92 modules, 64 MB download).
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # sigs.k8s.io/prometheus-adapter, pinned exactly: the proxy serves v0.12.0 (2024-05), not the
 # newer tags. Its go.mod has no replace directives, so building inside it is upstream's build.

