@@ -34,7 +34,7 @@ sleep 20
 TARGET="http://127.0.0.1:$lb_port" VUS="$vus" DURATION="${phase}s" SUMMARY="$KIT_CACHE/demo-1.json" load/k6 run --quiet load/steady.js || true
 progress "scaling by hand: two more replicas, nginx reloads; the same load for ${phase} s"
 app 2; app 3
-until [ "$(curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=count(up%7Bapp%3D%22hits%22%7D%3D%3D1)" | grep -o '"value":\[[^]]*"3"\]')" ]; do sleep 1; done
+until curl -s "http://127.0.0.1:$prom_port/api/v1/query?query=count(up%7Bapp%3D%22hits%22%7D%3D%3D1)" | grep -q '"value":\[[^]]*"3"\]'; do sleep 1; done
 docker exec demo-lb nginx -s reload >/dev/null 2>&1
 TARGET="http://127.0.0.1:$lb_port" VUS="$vus" DURATION="${phase}s" SUMMARY="$KIT_CACHE/demo-3.json" load/k6 run --quiet load/steady.js || true
 progress "load stopped; 40 s of quiet"

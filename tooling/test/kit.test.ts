@@ -227,7 +227,7 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
       let stderr = '';
       second.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const ended = new Promise<number | null>((done) => second.once('close', done));
-      await eventually('the second run to say it waits', async () => (stderr.includes('waiting') ? true : undefined), 10_000).catch(() => undefined);
+      await eventually('the second run to say it waits', () => Promise.resolve(stderr.includes('waiting') ? true : undefined), 10_000).catch(() => undefined);
       expect(stderr).toContain(`another ./kit test is running on this machine (pid 4242, /elsewhere/kube-selfops, since 2026-12-01 18:02:00); waiting for it to end (lock: ${lock})`);
       expect(second.exitCode).toBeNull(); // still waiting
       first.kill();
@@ -389,7 +389,7 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
   test('Docker not answering and too little disk: FAIL lines with the fix, exit 1', async () => {
     const failure = doctor({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', KIT_MIN_FREE_GIB: '100000000' });
     await expect(failure).rejects.toMatchObject({ code: 1 });
-    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    const { stdout } = await failure.catch((err: { stdout: string }) => err);
     expect(lineOf(stdout, 'Docker')).toMatch(/^FAIL +Docker: +installed, but the engine does not answer: start Docker/);
     expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^FAIL +disk \(kit cache\): +\d+ GiB free in .*, the kit needs 100000000: free some space/);
   });
@@ -407,7 +407,7 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
     const env = { KUBECONFIG: kubeconfig, PATH: pathWithout('kind') };
     const failure = doctor(env);
     await expect(failure).rejects.toMatchObject({ code: 1 });
-    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    const { stdout } = await failure.catch((err: { stdout: string }) => err);
     expect(lineOf(stdout, 'kubectl')).toMatch(/^warn +kubectl: +context kind-talk does not answer: start that cluster/);
     expect(lineOf(stdout, 'kind')).toMatch(/^FAIL +kind: +context kind-talk needs 'kind load docker-image', which is missing: install kind \(https:/);
 
