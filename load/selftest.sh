@@ -8,6 +8,7 @@ source "$here/../tooling/lib.sh"
 node="$("$here/../tooling/install/node.sh")/node"
 "$here/../tooling/install/k6.sh" >/dev/null
 tmp="$(mktemp -d)"; pids=()
+# shellcheck disable=SC2154  # p is the loop's own variable, inside the trap's string
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 
 # Two stubs on free ports; each prints its URL as its first line.
@@ -19,7 +20,7 @@ fast="$(head -n1 "$tmp/stub-20.log")"; slow="$(head -n1 "$tmp/stub-200.log")"
 fail=0
 for script in steady ramp; do
   for case in "fast $fast 0" "slow $slow 99"; do
-    set -- $case; rc=0
+    read -r -a fields <<<"$case"; set -- "${fields[@]}"; rc=0
     TARGET="$2" DURATION=3s SUMMARY="$tmp/$script-$1.json" "$here/k6" run -q "$here/$script.js" >"$tmp/out" 2>&1 || rc=$?
     if [ "$rc" = "$3" ] && grep -q '"thresholds_ok"' "$tmp/$script-$1.json" 2>/dev/null; then
       echo "ok   $script.js, $1 stub: exit $rc, summary written"

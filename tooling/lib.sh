@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a library: its variables are for the scripts that source it
 # Shared shell helpers for the kit's tooling scripts. Source it; don't run it.
 # Everything the kit installs is cached under KIT_CACHE, outside the repo, so a fresh
 # clone on a machine that already ran the kit is fast.
@@ -77,7 +78,7 @@ go_module_dir() {
   local json dir
   json="$(nice -n 10 go mod download -json "$1")" || true
   dir="$(sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p' <<<"$json")"
-  [ -n "$dir" ] && [ -f "$dir/go.mod" ] \
+  { [ -n "$dir" ] && [ -f "$dir/go.mod" ]; } \
     || die "could not download $1 from the Go module proxy: $(sed -nE 's/^[[:space:]]*"Error": "(.*)",?$/\1/p' <<<"$json")"
   echo "$dir"
 }

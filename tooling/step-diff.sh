@@ -7,9 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KIT_ROOT/steps"
 
 step_diff() {
-  local step="$1" prev
-  prev="$(ls | grep -B1 -x "$step" | head -1)"
-  [ "$prev" != "$step" ] || die "$step is the first step: nothing to compare with"
+  local step="$1" prev="" name
+  [ -d "$step" ] || die "no step $step"
+  for name in *; do [ "$name" = "$step" ] && break; prev="$name"; done
+  [ -n "$prev" ] || die "$step is the first step: nothing to compare with"
   # Tests, READMEs and design notes (and their figures, img/) and lockfiles are left out: the beat
   # is the app, its image and its manifests.
   diff -ruN -x node_modules -x dist -x test -x README.md -x DESIGN.md -x img -x package-lock.json -x CHANGES.diff "$prev" "$step" |
@@ -17,7 +18,8 @@ step_diff() {
 }
 
 if [ "${1:-}" = --write ]; then
-  for step in $(ls | tail -n +2); do step_diff "$step" > "$step/CHANGES.diff"; progress "wrote steps/$step/CHANGES.diff"; done
+  steps=(*)
+  for step in "${steps[@]:1}"; do step_diff "$step" > "$step/CHANGES.diff"; progress "wrote steps/$step/CHANGES.diff"; done
 else
   step_diff "${1:?usage: tooling/step-diff.sh STEP | --write}"
 fi

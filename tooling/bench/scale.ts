@@ -107,7 +107,7 @@ function targets(count: number): object[] {
 
 /** The stand-in's counters, read through the API server's service proxy (no host traffic to pod IPs). */
 async function standInStats(): Promise<{ queries: number; apps_last: number }> {
-  return JSON.parse(await kubectl('get', '--raw', `/api/v1/namespaces/${NS}/services/stand-in-prometheus:9090/proxy/stats`));
+  return JSON.parse(await kubectl('get', '--raw', `/api/v1/namespaces/${NS}/services/stand-in-prometheus:9090/proxy/stats`)) as { queries: number; apps_last: number };
 }
 
 /** The leader's /metrics text (latency_operator_leader 1), through the API server's pod proxy. */

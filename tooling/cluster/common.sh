@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a library: its variables are for the scripts that source it
 # Shared settings of the kit's cluster scripts: a one-node kind cluster named kube-selfops.
 # Source it; don't run it.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

@@ -87,6 +87,6 @@ if ! wait_until 120 api_ok || ! wait_until 120 fresh; then
   kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1
   create
   kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null
-  wait_until 120 api_ok && wait_until 180 fresh || die "the cluster is not ready: ./kit cluster status shows what runs"
+  { wait_until 120 api_ok && wait_until 180 fresh; } || die "the cluster is not ready: ./kit cluster status shows what runs"
 fi
 progress "cluster $CLUSTER_NAME is up in $(( $(date +%s) - t0 ))s (context $CONTEXT; ./kit cluster env)"

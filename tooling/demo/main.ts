@@ -177,7 +177,7 @@ async function look(shell: Shell, scaler: boolean): Promise<Observed> {
   const { code, output } = await runShell(shell, `kubectl -n hits get ${what} -o json`, false);
   if (code !== 0) throw new DemoError(`kubectl -n hits get ${what} failed: ${output.trim()}`);
   const parsed = JSON.parse(output) as { kind: string; items?: never[] };
-  return observe(parsed.kind === 'List' ? (parsed as { items: never[] }) : { items: [parsed as never] });
+  return observe(parsed.kind === 'List' ? (parsed as { items: never[] }) : { items: [parsed] });
 }
 
 /** The load step: k6 on /slow with a live timeline, light traffic after it, and on the operator beat the record. */
@@ -203,7 +203,7 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
   let spec = { thresholdMs: THRESHOLD_MS, minReplicas: 1, maxReplicas: 1, cooldownSeconds: 0 };
   if (scaler) {
     const seen = await look(shell, true);
-    spec = { ...spec, ...seen.spec } as typeof spec;
+    spec = { ...spec, ...seen.spec };
     // The p95 of an earlier beat's load must have left Prometheus's 30 s window, or the
     // operator would scale on it before our load even starts.
     await eventually('the p95 of the earlier load to leave the window', async () =>

@@ -47,7 +47,7 @@ ensure_image() {
   local dir="$IMAGES_DIR/$1" name hash ctx
   name="$(image_of "$1")"
   # The recipe: the folder's files and the pinned versions they are built with.
-  hash="$(cd "$dir" && { cat $(ls | sort); echo "$KIT_NODE_VERSION $KIT_NPM_VERSION $KIT_DEBIAN_SUITE"; } | sha256sum | cut -c1-12)"
+  hash="$(cd "$dir" && { cat ./*; echo "$KIT_NODE_VERSION $KIT_NPM_VERSION $KIT_DEBIAN_SUITE"; } | sha256sum | cut -c1-12)"
   local have; have="$(docker image inspect -f '{{index .Config.Labels "kube-selfops.recipe"}}' "$name" 2>/dev/null || echo missing)"
   # Present and official (no label), or built here from the current recipe: nothing to do.
   if [ "$have" = "" ] || [ "$have" = "$hash" ]; then return 0; fi
@@ -71,7 +71,9 @@ ensure_image() {
 }
 
 "$KIT_ROOT/tooling/install/docker.sh"
-if [ $# -eq 0 ]; then set -- $(ls "$IMAGES_DIR" | grep -v '^keda'); fi
+if [ $# -eq 0 ]; then   # every folder but the benchmark's (keda*)
+  for dir in "$IMAGES_DIR"/*; do case "${dir##*/}" in keda*) ;; *) set -- "$@" "${dir##*/}" ;; esac; done
+fi
 for image in "$@"; do
   if [ "$image" = debian ]; then ensure_debian_base; else ensure_image "$image"; fi
 done

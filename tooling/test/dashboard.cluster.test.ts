@@ -41,7 +41,7 @@ let createdMonitoring = false;
 let objects: Obj[];
 
 /** Runs kubectl and returns its error output when it fails, or undefined when it succeeds. */
-const refusal = (...args: string[]) => kubectl(...args).then(() => undefined, (err: { stderr?: string }) => err.stderr ?? String(err));
+const refusal = (...args: string[]) => kubectl(...args).then(() => undefined, (err: Error & { stderr?: string }) => err.stderr ?? String(err));
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'kit-dashboard-'));

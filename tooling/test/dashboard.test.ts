@@ -177,7 +177,7 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
       const values = series.flatMap((s) => s.values);
       console.log(`${panel.title} [${target.refId}]: ${series.length} series, ${values.length} points, last ${values.at(-1)}`);
       if (values.length === 0) problems.push(`${panel.title} [${target.refId}]: no data`);
-      if (values.some((v) => !Number.isFinite(v))) problems.push(`${panel.title} [${target.refId}]: ${values.filter((v) => !Number.isFinite(v))}`);
+      if (values.some((v) => !Number.isFinite(v))) problems.push(`${panel.title} [${target.refId}]: ${values.filter((v) => !Number.isFinite(v)).join(',')}`);
     }
     expect(problems).toEqual([]);
     // What the panels say is what the setup is: one replica scraped, a share within 0..1.

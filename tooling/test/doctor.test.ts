@@ -54,7 +54,7 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
   test('Docker not answering and too little disk: FAIL lines with the fix, exit 1', async () => {
     const failure = doctor({ DOCKER_HOST: 'unix:///nonexistent/docker.sock', KIT_MIN_FREE_GIB: '100000000' });
     await expect(failure).rejects.toMatchObject({ code: 1 });
-    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    const { stdout } = await failure.catch((err: { stdout: string }) => err);
     expect(lineOf(stdout, 'Docker')).toMatch(/^FAIL +Docker: +installed, but the engine does not answer: start Docker/);
     expect(lineOf(stdout, 'disk (kit cache)')).toMatch(/^FAIL +disk \(kit cache\): +\d+ GiB free in .*, the kit needs 100000000: free some space/);
   });
@@ -72,7 +72,7 @@ describe('./kit doctor: what is missing, one line each, with the fix', () => {
     const env = { KUBECONFIG: kubeconfig, PATH: pathWithout('kind') };
     const failure = doctor(env);
     await expect(failure).rejects.toMatchObject({ code: 1 });
-    const { stdout } = (await failure.catch((err: { stdout: string }) => err)) as { stdout: string };
+    const { stdout } = await failure.catch((err: { stdout: string }) => err);
     expect(lineOf(stdout, 'kubectl')).toMatch(/^warn +kubectl: +context kind-talk does not answer: start that cluster/);
     expect(lineOf(stdout, 'kind')).toMatch(/^FAIL +kind: +context kind-talk needs 'kind load docker-image', which is missing: install kind \(https:/);
 

@@ -112,7 +112,7 @@ describe('./kit test: the cluster suite runs in two lanes of one file at a time,
       let stderr = '';
       second.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const ended = new Promise<number | null>((done) => second.once('close', done));
-      await eventually('the second run to say it waits', async () => (stderr.includes('waiting') ? true : undefined), 10_000).catch(() => undefined);
+      await eventually('the second run to say it waits', () => Promise.resolve(stderr.includes('waiting') ? true : undefined), 10_000).catch(() => undefined);
       expect(stderr).toContain(`another ./kit test is running on this machine (pid 4242, /elsewhere/kube-selfops, since 2026-12-01 18:02:00); waiting for it to end (lock: ${lock})`);
       expect(second.exitCode).toBeNull(); // still waiting
       first.kill();

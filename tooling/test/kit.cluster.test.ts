@@ -5,8 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { KIT_ROOT, Session, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, docker, eventually, holdLock, kubectl, kubectlJson, runAndCheck } from '@kit/testkit';
 
@@ -75,7 +74,7 @@ test('up 04 --cluster right after a README clean-up: it waits for namespace hits
     let said = '';
     up.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
     const waits = 'namespace hits is being deleted (a clean-up just ran): waiting until it is gone';
-    await eventually('./kit up to say it waits for namespace hits', async () => (said.includes(waits) ? true : undefined), 120_000);
+    await eventually('./kit up to say it waits for namespace hits', () => Promise.resolve(said.includes(waits) ? true : undefined), 120_000);
     await release();
     const { stdout } = await up;
     expect(stdout).toContain('open http://127.0.0.1:30080/');

@@ -29,7 +29,7 @@ async function buildImages(step: string, markdown: string): Promise<void> {
   }
 }
 
-let releaseCrd = async () => undefined as void;
+let releaseCrd: () => Promise<void> = () => Promise.resolve();
 beforeAll(async () => {
   releaseCrd = await holdLock('crd', 'exclusive');
 }, 1_800_000);

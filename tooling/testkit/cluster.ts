@@ -116,7 +116,7 @@ export async function rolledOut(namespace: string, workload: string, timeout = '
       look('get', 'pv'),
       look('-n', namespace, 'get', 'events', '--sort-by=.lastTimestamp'),
     ]);
-    throw new Error(`${workload} in ${namespace} did not roll out: ${(err as Error).message}\n${details.join('\n')}`);
+    throw new Error(`${workload} in ${namespace} did not roll out: ${(err as Error).message}\n${details.join('\n')}`, { cause: err });
   }
 }
 

@@ -182,7 +182,7 @@ export function jsonLogLines<T = { level: string; msg: string }>(logs: string): 
 /** Waits (at most `timeoutMs`) for the container to exit and returns its exit code: `docker wait`. */
 export async function waitForExit(container: StartedTestContainer, timeoutMs = 10_000): Promise<number> {
   const id = container.getId().slice(0, 12);
-  const { stdout } = await execFileAsync('docker', ['wait', id], { timeout: timeoutMs }).catch((err: { killed?: boolean }) => {
+  const { stdout } = await execFileAsync('docker', ['wait', id], { timeout: timeoutMs }).catch((err: Error & { killed?: boolean }) => {
     throw err.killed ? new Error(`container ${id} still running after ${timeoutMs} ms`) : err;
   });
   return Number(stdout.trim());

@@ -72,7 +72,7 @@ export async function runK6(script: string, env: Record<string, string>): Promis
     });
     // stderr holds the script's own warnings, e.g. why a request failed.
     process.stdout.write(stderr + stdout);
-    return parseK6Summary(JSON.parse(await readFile(summary, 'utf8')));
+    return parseK6Summary(JSON.parse(await readFile(summary, 'utf8')) as K6Summary);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -100,7 +100,7 @@ export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mar
       try {
         current.expects.push(new RegExp(expect[1] ?? '', 'm'));
       } catch (err) {
-        throw new Error(`line ${i + 1}: ${(err as Error).message}`);
+        throw new Error(`line ${i + 1}: ${(err as Error).message}`, { cause: err });
       }
     } else if (/^<!--\s*(test|skip|expect)\b/.test(line) && !MARK.test(line)) {
       throw new Error(`line ${i + 1}: a mark the harness does not understand: ${line}`);

@@ -23,9 +23,10 @@ export function createApp({ store, version, hostname, random }: AppDeps) {
 
   app.use((req, res, next) => {
     const start = Date.now();
-    res.on('finish', () =>
-      console.log(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} ${Date.now() - start}ms`),
-    );
+    res.on('finish', () => {
+      const ms = Date.now() - start;
+      console.log(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} ${ms}ms`);
+    });
     next();
   });
 

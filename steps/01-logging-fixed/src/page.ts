@@ -12,7 +12,10 @@ export function renderPage({ version, hostname, hits, redisReady }: PageData): s
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Hits</title>
-<style>body{font-family:system-ui,sans-serif;margin:3rem;color:#222}dt{color:#777}dd{font-size:1.6rem;margin:0 0 1rem}</style>
+<style>
+body{font-family:system-ui,sans-serif;margin:3rem;color:#222}
+dt{color:#777}dd{font-size:1.6rem;margin:0 0 1rem}
+</style>
 </head>
 <body>
 <h1>Hello from a container</h1>

@@ -71,7 +71,7 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
     res.json({ version, hostname, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), redis, served });
   });
 
-  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not yet, or not any more).
+  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not yet, or no more).
   app.get('/check/live', (_req, res) => {
     res.send('ok');
   });

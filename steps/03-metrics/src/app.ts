@@ -94,7 +94,7 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not yet, or not any more).
+  // Probes for Kubernetes. Live: the process answers. Ready: send me traffic (not yet, or no more).
   app.get('/check/live', (_req, res) => {
     res.send('ok');
   });

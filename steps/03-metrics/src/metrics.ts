@@ -18,7 +18,7 @@ export function createMetrics(queueLength: () => number) {
     registers: [registry],
   });
   // #endregion histogram
-  const queued = new Gauge({
+  new Gauge({
     name: 'slow_queue_length',
     help: 'Requests to /slow waiting for a free slot on this replica.',
     registers: [registry],
@@ -36,6 +36,7 @@ export function measureLatency({ latency }: Metrics): RequestHandler {
   return (req, res, next) => {
     if (req.path === '/metrics' || req.path.startsWith('/check/')) return next();
     const end = latency.startTimer({ method: req.method });
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- req.route is any
     res.on('finish', () => end({ route: req.route ? String(req.route.path) : 'unmatched' }));
     next();
   };

@@ -27,10 +27,8 @@ test('never works on more than `slots` requests at once, and serves the queue in
 
 test('a failing request frees its slot for the next one', async () => {
   const capacity = new Capacity(1);
-  const failing = capacity.use(async () => {
-    throw new Error('boom');
-  });
-  const next = capacity.use(async () => 'served');
+  const failing = capacity.use(() => Promise.reject(new Error('boom')));
+  const next = capacity.use(() => Promise.resolve('served'));
   await expect(failing).rejects.toThrow('boom');
   await expect(next).resolves.toBe('served');
 });

@@ -18,7 +18,7 @@ export class Capacity {
   /** Runs `work` as soon as a slot is free. */
   async use<T>(work: () => Promise<T>): Promise<T> {
     if (this.busy < this.slots) this.busy++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // the slot is handed over
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // a slot handed over
     try {
       return await work();
     } finally {

@@ -13,11 +13,11 @@ function scaler(spec: Record<string, unknown>): string {
 
 /** Creates SPEC with a server-side dry run; returns what the API server would store. */
 async function dryRun(spec: Record<string, unknown>): Promise<{ spec: Record<string, unknown> }> {
-  return JSON.parse(await kubectlStdin(scaler(spec), '-n', 'default', 'create', '--dry-run=server', '-o', 'json', '-f', '-'));
+  return JSON.parse(await kubectlStdin(scaler(spec), '-n', 'default', 'create', '--dry-run=server', '-o', 'json', '-f', '-')) as { spec: Record<string, unknown> };
 }
 
 // The CRD stays installed for the other cluster test files that use it (tooling/testkit/lock.ts).
-let releaseCrd = async () => undefined as void;
+let releaseCrd: () => Promise<void> = () => Promise.resolve();
 
 beforeAll(async () => {
   releaseCrd = await holdLock('crd', 'shared');

@@ -35,7 +35,7 @@ const WINDOW_S = 60;
 
 let app: string;
 let prometheus: string;
-let releaseCrd = async () => undefined as void;
+let releaseCrd: () => Promise<void> = () => Promise.resolve();
 
 interface Condition { type: string; status: string; reason: string; message: string }
 interface Status { currentReplicas?: number; desiredReplicas?: number; lastLatencyMs?: number; lastScaleTime?: string; lastDecision?: { reason: string; message: string }; conditions?: Condition[] }

@@ -1,5 +1,5 @@
 export interface Config {
-  /** The namespace whose LatencyScalers this operator serves (its own: a Role, not a ClusterRole). */
+  /** The namespace whose LatencyScalers this operator serves (its own: a Role, no ClusterRole). */
   namespace: string;
   /** /healthz and /metrics. */
   port: number;
@@ -31,7 +31,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const prometheusUrl = env.PROMETHEUS_URL || 'http://prometheus.monitoring.svc:9090';
   if (!/^https?:\/\/[^/?#\s]+\/?$/.test(prometheusUrl)) {
-    throw new Error(`PROMETHEUS_URL=${prometheusUrl} is not valid: expected a base URL like http://prometheus.monitoring.svc:9090`);
+    throw new Error(`PROMETHEUS_URL=${prometheusUrl} is not valid: ` + 'expected a base URL like http://prometheus.monitoring.svc:9090');
   }
   const podName = env.POD_NAME || `latency-operator-${process.pid}`;
   const selfDeployment = env.SELF_DEPLOYMENT || 'latency-operator';

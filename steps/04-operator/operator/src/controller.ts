@@ -1,7 +1,8 @@
 /**
  * The thin shell around decide(): one reconcile of one LatencyScaler, sample-controller style.
  * Read the object and its Deployment (from the informers' caches, never mutated: no API read per
- * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus query for the namespace, prometheus.ts), decide, and:
+ * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus
+ * query for the namespace, prometheus.ts), decide, and:
  * - to scale: write the INTENT to status first (desiredReplicas, lastScaleTime), then the scale.
  *   A crash in between leaves a recorded intent in its cooldown: the next reconcile (this replica
  *   or the new leader) completes that same scale instead of deciding a second one.
@@ -38,7 +39,7 @@ export interface Deps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   cache: ObjectCache<LatencyScaler>;
-  /** The namespace's Deployments, from an informer (main.ts): replicas and readiness without a GET. */
+  /** The namespace's Deployments, from an informer (main.ts): replicas, readiness without a GET. */
   deployments: ObjectCache<V1Deployment>;
   log: Logger;
   registry: Registry;
@@ -63,7 +64,7 @@ export function createController(deps: Deps) {
     const time = now();
     const body = {
       // One name for all the tries: a create that got through is not recorded twice.
-      metadata: { name: `${scaler.metadata.name}.${time.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`, namespace: scaler.metadata.namespace },
+      metadata: { name: `${scaler.metadata.name}.${time.getTime().toString(16)}` + Math.random().toString(16).slice(2, 6), namespace: scaler.metadata.namespace },
       involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: scaler.metadata.name, namespace: scaler.metadata.namespace, uid: scaler.metadata.uid },
       reason,
       message,
@@ -111,7 +112,10 @@ export function createController(deps: Deps) {
     reconciles.inc({ result: reason });
   }
 
-  /** Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if anyone changed it since). */
+  /**
+   * Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if
+   * anyone changed it since).
+   */
   async function scaleTo(scale: V1Scale, replicas: number, scaler: LatencyScaler): Promise<void> {
     if (scale.spec?.replicas === replicas) return;
     try {
@@ -127,7 +131,10 @@ export function createController(deps: Deps) {
 
   const eventReason = (reason: string) => (reason === 'ScaledUp' ? EventReason.ScaledUp : reason === 'ScaledDown' ? EventReason.ScaledDown : EventReason.ScaledToLimit);
 
-  /** Reconciles the LatencyScaler KEY (namespace/name). Throws on a transient error: the queue retries. */
+  /**
+   * Reconciles the LatencyScaler KEY (namespace/name). Throws on a transient error: the queue
+   * retries.
+   */
   async function reconcile(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const cached = cache.get(name, namespace);
@@ -143,7 +150,7 @@ export function createController(deps: Deps) {
     const mode: Mode = spec.paused ? 'paused' : spec.dryRun ? 'dry-run' : 'active';
 
     if (target === deps.selfDeployment) {
-      return notActive(scaler, 'TargetRefused', `Deployment ${target} is this operator itself: an operator that scales itself on its own decisions is refused`);
+      return notActive(scaler, 'TargetRefused', `Deployment ${target} is this operator itself: ` + 'an operator that scales itself on its own decisions is refused');
     }
     const deployment = deployments.get(target, namespace);
     if (!deployment) return notActive(scaler, 'TargetNotFound', `Deployment ${namespace}/${target} not found`);
@@ -163,7 +170,8 @@ export function createController(deps: Deps) {
     const readyTime = allReady
       ? (previous?.readyTime && lastScale && Date.parse(previous.readyTime) >= +lastScale ? previous.readyTime : lastScale ? rfc3339(now()) : previous?.readyTime)
       : previous?.readyTime;
-    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000; // a pod that never gets ready does not block for ever
+    // A pod that never gets ready does not block for ever.
+    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000;
     const cooldownFrom = settling ? now() : readyTime && lastScale && Date.parse(readyTime) > +lastScale ? new Date(readyTime) : lastScale;
 
     // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a

@@ -13,9 +13,15 @@ export interface ScalerSpec {
   thresholdMs: number;
   minReplicas: number;
   maxReplicas: number;
-  /** After any scale, no other for this long: the 30 s p95 window must show the new replicas first. */
+  /**
+   * After any scale, no other for this long: the 30 s p95 window must show the new replicas
+   * first.
+   */
   cooldownSeconds: number;
-  /** Scale down only when every recommendation of this long allowed it (the HPA's "max over the window"). */
+  /**
+   * Scale down only when every recommendation of this long allowed it (the HPA's "max over the
+   * window").
+   */
   scaleDownWindowSeconds: number;
 }
 
@@ -25,9 +31,10 @@ export interface ScalerSpec {
  * no series (never scraped, or labels that match nothing) and no answer at all both hold.
  */
 export type Metric =
-  | { kind: 'value'; ms: number; rps: number } // p95 over the last 30 s (whole ms, as shown: prometheus.ts), and the request rate
+  // p95 over the last 30 s (whole ms, as shown: prometheus.ts), and the request rate
+  | { kind: 'value'; ms: number; rps: number }
   | { kind: 'no-traffic' } // the request rate is a recorded 0
-  | { kind: 'no-series'; detail: string } // Prometheus answered, but records nothing for this target
+  | { kind: 'no-series'; detail: string } // Prometheus answered, but has nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
 
 /**
@@ -47,13 +54,13 @@ export interface Recommendation {
 }
 
 export type Reason =
-  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4 (in the cooldown: catching up)
+  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4 (cooldown: a catch-up)
   | 'ScaledDown' // a whole window of recommendations allowed one replica less
   | 'BelowMinReplicas' // fewer replicas than minReplicas: brought up to it
   | 'AboveMaxReplicas' // more replicas than maxReplicas: brought down to it
   | 'AtMaxReplicas' // would scale up, but max is reached
   | 'AtMinReplicas' // nothing to give back: min is reached
-  | 'InCooldown' // would scale, but the last scale was less than cooldownSeconds ago (and caught up)
+  | 'InCooldown' // would scale, but the last scale was under cooldownSeconds ago (and caught up)
   | 'ScaleDownStabilized' // fewer would do now, but not for the whole window yet
   | 'WithinTarget' // p95 under the threshold, and one replica less would not leave headroom
   | 'NoSeries' // Prometheus records nothing for this target: hold
@@ -103,9 +110,16 @@ export const WINDOW_S = 30;
 export const MIN_REQUESTS = 400;
 
 // #region decide
-export function decide(spec: ScalerSpec, current: number, metric: Metric,
-  history: Recommendation[], last: LastScale | undefined, now: Date): Decision {
-  const { wanted, behind, highest, cooling, to, hold } = weigh(spec, current, metric, history, last, now);
+export function decide(
+  spec: ScalerSpec,
+  current: number,
+  metric: Metric,
+  history: Recommendation[],
+  last: LastScale | undefined,
+  now: Date,
+): Decision {
+  const weighed = weigh(spec, current, metric, history, last, now);
+  const { wanted, behind, highest, cooling, to, hold } = weighed;
   if (current === 0) return hold('ScalingDisabled');
   if (current < spec.minReplicas) return to(spec.minReplicas, 'BelowMinReplicas');
   if (current > spec.maxReplicas) return to(spec.maxReplicas, 'AboveMaxReplicas');
@@ -115,7 +129,8 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric,
   // Up: in one step to what p95/threshold wants (at least +1, at most x2 or +4, never past max).
   // In the cooldown, only to catch up: the p95 still shows the replicas before the last step,
   // and even those, in proportion, want more than there are now (a queue that keeps growing).
-  if (wanted > current) return !cooling ? to(wanted, 'ScaledUp') : behind > current ? to(behind, 'ScaledUp') : hold('InCooldown');
+  if (wanted > current && !cooling) return to(wanted, 'ScaledUp');
+  if (wanted > current) return behind > current ? to(behind, 'ScaledUp') : hold('InCooldown');
   if (isSlow(spec, metric)) return hold('AtMaxReplicas');
   // Down: one replica, and only if the whole window wanted fewer (highest: its max).
   if (current === spec.minReplicas) return hold('AtMinReplicas');
@@ -130,18 +145,18 @@ export function decide(spec: ScalerSpec, current: number, metric: Metric,
  * The replicas one sample wants, from the SEEN replicas its p95 was measured on (the current ones,
  * or in the cooldown the ones before the last step); undefined when there is no number.
  */
-export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric, seen = current): number | undefined {
+export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric, seen = current) {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
   if (metric.kind === 'no-traffic') return min;
   if (metric.kind !== 'value') return undefined;
   // p95 falls as 1/replicas under a fixed load: SEEN x p95/t replicas bring it back to t.
   if (isSlow(spec, metric)) {
-    const proportional = Math.ceil(seen * metric.ms / t);
+    const proportional = Math.ceil((seen * metric.ms) / t);
     const cap = Math.max(MAX_STEP_FACTOR * current, current + MAX_STEP_PODS);
     return Math.min(max, cap, Math.max(seen + 1, proportional));
   }
-  // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never more than now.
-  const fewest = Math.ceil(current * metric.ms / (t * DOWN_HEADROOM));
+  // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never above now.
+  const fewest = Math.ceil((current * metric.ms) / (t * DOWN_HEADROOM));
   return Math.max(min, Math.min(current, fewest));
 }
 // #endregion wanted
@@ -150,7 +165,8 @@ export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric
 /** The HPA's "max over the window": the most any recommendation of the last SECONDS wanted. */
 export function maxOverWindow(window: Recommendation[], now: Date, seconds: number): number {
   // Not observed whole yet (a new resource, a memory that was cut): Infinity, so never down.
-  const observed = window.length > 0 && Date.parse(window[0]!.time) <= now.getTime() - seconds * 1000;
+  const observed =
+    window.length > 0 && Date.parse(window[0]!.time) <= now.getTime() - seconds * 1000;
   return observed ? Math.max(...window.map((r) => r.replicas)) : Infinity;
 }
 // #endregion window
@@ -195,7 +211,10 @@ function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recom
   return { wanted, behind, highest, cooling, to, hold: (reason: Reason) => to(current, reason) };
 }
 
-/** One sentence for people per reason: the status condition's message, the Event's note, the log line. */
+/**
+ * One sentence for people per reason: the status condition's message, the Event's note, the log
+ * line.
+ */
 function explain(reason: Reason, { spec, current, metric, desired, highest, seen }: {
   spec: ScalerSpec; current: number; metric: Metric; desired: number; highest: number; seen: number;
 }): string {
@@ -211,12 +230,12 @@ function explain(reason: Reason, { spec, current, metric, desired, highest, seen
     case 'MetricUnavailable': case 'NoSeries': return `${said}: holding`;
     case 'AtMaxReplicas': return `${said} > ${t} ms, at maxReplicas ${max}`;
     case 'ScaledUp': return seen < current
-      ? `${said} > ${t} ms, still of ${seen} replicas: ${current} -> ${desired} replicas (catching up)`
+      ? `${said} > ${t} ms, still of ${seen} replicas: ` + `${current} -> ${desired} replicas (catching up)`
       : `${said} > ${t} ms: ${current} -> ${desired} replicas`;
-    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
+    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ` + `${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
     case 'AtMinReplicas': return `${said}, at minReplicas ${min}`;
     case 'WithinTarget': return metric.kind === 'value' && metric.ms > t
-      ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: too few to scale on (${MIN_REQUESTS})`
+      ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: ` + `too few to scale on (${MIN_REQUESTS})`
       : `${said}: ${current - 1} replicas would be too close to ${t} ms`;
     case 'ScaleDownStabilized': return `${said}: the last ${w} s asked for ${highest === Infinity ? 'more' : highest}`;
     case 'ScaledDown': return `${said}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`;

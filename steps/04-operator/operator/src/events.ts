@@ -23,14 +23,18 @@ export async function createEvent(create: () => Promise<unknown>, tries = EVENT_
     } catch (err) {
       const code = httpStatus(err);
       if (attempt > 1 && code === 409) return undefined; // an earlier try did get through
-      const refused = code !== undefined && code >= 400 && code < 500 && code !== 429; // a 409 at once: the name is not ours
+      // A 409 at once: the name is not ours.
+      const refused = code !== undefined && code >= 400 && code < 500 && code !== 429;
       if (refused || attempt >= tries) return err;
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }
 }
 
-/** The HTTP status of a failed call, if it got one (a timeout's DOMException has a `code` too: 23). */
+/**
+ * The HTTP status of a failed call, if it got one (a timeout's DOMException has a `code` too:
+ * 23).
+ */
 function httpStatus(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;

@@ -7,7 +7,8 @@
  * - held by another: take it over only when its record has not changed for LEASE_DURATION, as
  *   measured on OUR clock from when we saw it change (no trust in other clocks).
  * A leader that could not renew for RENEW_DEADLINE (< LEASE_DURATION) stops acting before anyone
- * may take over. On shutdown the leader releases the Lease, so the other replica takes over at once.
+ * may take over. On shutdown the leader releases the Lease, so the other replica takes over at
+ * once.
  */
 
 /** The part of a coordination.k8s.io/v1 Lease this uses (client-node's V1Lease fits it). */
@@ -26,7 +27,7 @@ export interface LeaseSettings {
   retrySeconds: number;
 }
 
-/** The three calls it makes (client-node's CoordinationV1Api, with a timeout on each: see main.ts). */
+/** The three calls it makes (client-node's CoordinationV1Api, a timeout on each: main.ts). */
 export interface LeaseApi {
   readNamespacedLease(param: { name: string; namespace: string }): Promise<Lease>;
   createNamespacedLease(param: { namespace: string; body: Lease }): Promise<Lease>;
@@ -39,7 +40,8 @@ const isNotFound = (err: unknown) => (err as { code?: number } | undefined)?.cod
 
 export class LeaderElector {
   private lastRenew = -Infinity; // our clock, when we last held the Lease for sure
-  private observed: { record: string; at: number } | undefined; // another holder's record, and when we saw it change
+  // Another holder's record, and when we saw it change.
+  private observed: { record: string; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -76,7 +78,10 @@ export class LeaderElector {
     void loop();
   }
 
-  /** Stops trying; if we lead, releases the Lease (holder cleared) so another replica takes it now. */
+  /**
+   * Stops trying; if we lead, releases the Lease (holder cleared) so another replica takes it
+   * now.
+   */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     if (!this.isLeader()) return;
@@ -113,7 +118,8 @@ export class LeaderElector {
     }
     const holder = lease.spec?.holderIdentity;
     if (holder && holder !== identity) {
-      // Someone else's: expired only if its record stood still for its whole duration, by our clock.
+      // Someone else's: expired only if its record stood still for its whole duration, by our
+      // clock.
       const record = `${holder}/${lease.metadata?.resourceVersion}`;
       if (this.observed?.record !== record) this.observed = { record, at: now };
       const duration = (lease.spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;

@@ -1,8 +1,8 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
  * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
- * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
- * because latency changes make no Kubernetes events; one worker reconciles, and only on the
+ * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every
+ * one, because latency changes make no Kubernetes events; one worker reconciles, and only on the
  * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
  * PORT; SIGTERM releases the Lease and stops cleanly.
  */
@@ -36,7 +36,7 @@ try {
   process.exit(1);
 }
 
-// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), for trying it out.
+// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), to try it out.
 const kc = new KubeConfig();
 if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
 else kc.loadFromDefault();

@@ -15,7 +15,10 @@ export function promString(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n')}"`;
 }
 
-/** A name matched literally inside a regular expression (RE2): `.` in `hits.v2` is not "any character". */
+/**
+ * A name matched literally inside a regular expression (RE2): `.` in `hits.v2` is not "any
+ * character".
+ */
 export function regexLiteral(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 }
@@ -37,7 +40,7 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     const rate = found(RATE, app);
     const rps = Number(rate?.value[1]);
     const seconds = Number(found(P95, app)?.value[1]);
-    if (!rate || !Number.isFinite(rps)) metrics.set(app, { kind: 'no-series', detail: `Prometheus records no request rate for app="${app}" (never scraped, or its labels do not match)` });
+    if (!rate || !Number.isFinite(rps)) metrics.set(app, { kind: 'no-series', detail: `Prometheus records no request rate for app="${app}" ` + '(never scraped, or its labels do not match)' });
     else if (rps === 0) metrics.set(app, { kind: 'no-traffic' });
     // Whole milliseconds, as status and Events show it: a p95 of 100.4 ms, shown as 100, once
     // scaled up "over 100 ms" in a CI run; now the number compared is the number shown.
@@ -53,7 +56,8 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
  */
 export async function queryMetrics(base: string, namespace: string, apps: string[], timeoutMs = 3000): Promise<Map<string, Metric>> {
   if (apps.length === 0) return new Map();
-  const url = `${base.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(batchQuery(namespace, apps))}`;
+  const query = encodeURIComponent(batchQuery(namespace, apps));
+  const url = `${base.replace(/\/+$/, '')}/api/v1/query?query=${query}`;
   const unavailable = (error: string) => new Map<string, Metric>(apps.map((app) => [app, { kind: 'unavailable', error }]));
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

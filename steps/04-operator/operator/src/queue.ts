@@ -37,7 +37,10 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
-  /** Runs HANDLER for queued keys, one at a time, until close(); resolves when the last one is done. */
+  /**
+   * Runs HANDLER for queued keys, one at a time, until close(); resolves when the last one is
+   * done.
+   */
   async run(handler: (key: string) => Promise<void>): Promise<void> {
     while (!this.closed) {
       const [key] = this.queued;

@@ -22,9 +22,12 @@ export interface ScalerStatus {
   observedGeneration?: number;
   currentReplicas?: number;
   desiredReplicas?: number;
-  /** Written BEFORE the scale, with desiredReplicas: the intent survives a crash (controller.ts). */
+  /** Written BEFORE the scale, with desiredReplicas: the intent survives a crash (controller.ts) */
   lastScaleTime?: string;
-  /** What that scale counted from (decide.ts LastScale.from): in its cooldown, the p95 window still shows them. */
+  /**
+   * What that scale counted from (decide.ts LastScale.from): in its cooldown, the p95 window
+   * still shows them.
+   */
   scaledFromReplicas?: number;
   /** When the replicas of the last scale were all ready: the cooldown counts from then. */
   readyTime?: string;
@@ -49,7 +52,10 @@ export interface LatencyScaler {
 
 export type Wanted = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
-/** How the operator acts on a LatencyScaler: normally, paused (holds), or dry run (never writes the scale). */
+/**
+ * How the operator acts on a LatencyScaler: normally, paused (holds), or dry run (never writes the
+ * scale).
+ */
 export type Mode = 'active' | 'paused' | 'dry-run';
 
 /** The conditions a decision implies, each True or False with a reason a person can act on. */
@@ -104,7 +110,10 @@ export function stamped(previous: ScalerStatus | undefined, next: Unstamped, now
   return { ...next, lastDecision: { ...next.lastDecision, time: rfc3339(now) } };
 }
 
-/** What this replica last wrote to a LatencyScaler's status, and the resourceVersion the PATCH returned. */
+/**
+ * What this replica last wrote to a LatencyScaler's status, and the resourceVersion the PATCH
+ * returned.
+ */
 export interface Written { uid?: string; resourceVersion?: string; status: ScalerStatus }
 
 /**

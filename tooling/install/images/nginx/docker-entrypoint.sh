@@ -10,6 +10,7 @@ if [ "$1" = nginx ] || [ "$1" = nginx-debug ]; then
   odir="${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}"
   suffix="${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}"
   if [ -d "$tdir" ]; then
+    # shellcheck disable=SC2016,SC2046  # '${%s}' is meant literally; the names have no spaces
     defined="$(printf '${%s} ' $(env | cut -d= -f1))"
     find "$tdir" -follow -type f -name "*$suffix" -print | while read -r t; do
       rel="${t#"$tdir"/}"; out="$odir/${rel%"$suffix"}"
