@@ -25,8 +25,17 @@ const ownLane = [
   'tooling/test/hpa',
 ].map((file) => `/${file}\\.cluster\\.test\\.ts$`);
 const lane = process.env.KIT_LANE ?? '';
-if (!['', 'shared', 'own'].includes(lane)) throw new Error(`KIT_LANE=${lane}: use shared or own (or leave it unset: every file, one at a time)`);
-const laneIgnore = !cluster ? [] : lane === 'shared' ? ownLane : lane === 'own' ? [`^(?!.*(${ownLane.join('|')}))`] : [];
+if (!['', 'shared', 'own'].includes(lane))
+  throw new Error(
+    `KIT_LANE=${lane}: use shared or own (or leave it unset: every file, one at a time)`,
+  );
+const laneIgnore = !cluster
+  ? []
+  : lane === 'shared'
+    ? ownLane
+    : lane === 'own'
+      ? [`^(?!.*(${ownLane.join('|')}))`]
+      : [];
 
 const project = (name, dir) => ({
   displayName: name,

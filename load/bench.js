@@ -12,7 +12,8 @@ import { Rate } from 'k6/metrics';
 import { intEnv, options as makeOptions, hitSlow, summary } from './lib.js';
 
 const PROFILE = __ENV.PROFILE || 'closed';
-if (!['closed', 'open'].includes(PROFILE)) throw new Error(`PROFILE must be closed or open, got "${PROFILE}"`);
+if (!['closed', 'open'].includes(PROFILE))
+  throw new Error(`PROFILE must be closed or open, got "${PROFILE}"`);
 const PEAK = intEnv('PEAK', PROFILE === 'closed' ? 20 : 200); // VUs, or requests per second
 const LOW = intEnv('LOW', PROFILE === 'closed' ? 1 : 5);
 // A request still unanswered after this long counts as failed (and frees its VU in the open loop).
@@ -32,11 +33,19 @@ const stages = [
 ];
 // #endregion phases
 
-const scenario = PROFILE === 'closed'
-  ? { executor: 'ramping-vus', startVUs: 1, stages, gracefulRampDown: '0s' }
-  // Enough VUs for PEAK requests each waiting up to TIMEOUT would be thousands: 600 keeps k6
-  // itself small; iterations k6 could not start are reported (dropped_iterations).
-  : { executor: 'ramping-arrival-rate', startRate: LOW, timeUnit: '1s', preAllocatedVUs: 50, maxVUs: 600, stages };
+const scenario =
+  PROFILE === 'closed'
+    ? { executor: 'ramping-vus', startVUs: 1, stages, gracefulRampDown: '0s' }
+    : // Enough VUs for PEAK requests each waiting up to TIMEOUT would be thousands: 600 keeps k6
+      // itself small; iterations k6 could not start are reported (dropped_iterations).
+      {
+        executor: 'ramping-arrival-rate',
+        startRate: LOW,
+        timeUnit: '1s',
+        preAllocatedVUs: 50,
+        maxVUs: 600,
+        stages,
+      };
 
 export const options = makeOptions(scenario);
 
@@ -46,4 +55,8 @@ export default function () {
   const res = hitSlow({ timeout: TIMEOUT });
   under100.add(res.status === 200 && res.timings.duration <= 100);
 }
-export const handleSummary = summary('bench', `${PROFILE} loop, peak ${PEAK}${PROFILE === 'closed' ? ' VUs' : ' req/s'}`, `results/bench-${PROFILE}-summary.json`);
+export const handleSummary = summary(
+  'bench',
+  `${PROFILE} loop, peak ${PEAK}${PROFILE === 'closed' ? ' VUs' : ' req/s'}`,
+  `results/bench-${PROFILE}-summary.json`,
+);

@@ -13,14 +13,16 @@ if (!/^https?:\/\/(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/.test(TARGET)) {
 // The path each iteration requests: the load-dependent /slow unless ENDPOINT says otherwise
 // (the metrics benchmark loads `/`).
 export const ENDPOINT = __ENV.ENDPOINT || '/slow';
-if (!ENDPOINT.startsWith('/')) throw new Error(`ENDPOINT must be a path like /slow, got "${ENDPOINT}"`);
+if (!ENDPOINT.startsWith('/'))
+  throw new Error(`ENDPOINT must be a path like /slow, got "${ENDPOINT}"`);
 
 // intEnv NAME DEFAULT: a positive integer from the environment.
 export function intEnv(name, fallback) {
   const raw = __ENV[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return n;
 }
 
@@ -50,7 +52,9 @@ export function hitSlow(params = {}) {
   const ok = check(res, { 'status is 200': (r) => r.status === 200 });
   if (!ok && failuresShown < 5) {
     failuresShown += 1;
-    console.warn(`failed: GET ${ENDPOINT} -> ${res.status ? `status ${res.status}` : `no response (${res.error})`}`);
+    console.warn(
+      `failed: GET ${ENDPOINT} -> ${res.status ? `status ${res.status}` : `no response (${res.error})`}`,
+    );
   }
   return res;
 }
@@ -71,7 +75,9 @@ function text(name, shape, data, ok, file) {
     `  max VUs    ${m.vus_max ? m.vus_max.values.max : '-'}`,
     '  thresholds',
   ];
-  for (const [metric, { thresholds: th }] of Object.entries(m).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [metric, { thresholds: th }] of Object.entries(m).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     for (const [expr, { ok: held }] of Object.entries(th || {})) {
       lines.push(`    ${held ? 'ok  ' : 'FAIL'} ${metric} ${expr}`);
     }
@@ -84,9 +90,13 @@ function text(name, shape, data, ok, file) {
 // FILE (relative to this folder, so the default works from any working directory).
 export function summary(name, shape, file) {
   const resolved = import.meta.resolve(`./${file}`);
-  const out = __ENV.SUMMARY || (resolved.startsWith('file://') ? decodeURIComponent(resolved.slice(7)) : `load/${file}`);
+  const out =
+    __ENV.SUMMARY ||
+    (resolved.startsWith('file://') ? decodeURIComponent(resolved.slice(7)) : `load/${file}`);
   return (data) => {
-    const ok = Object.values(data.metrics).every((mt) => Object.values(mt.thresholds || {}).every((t) => t.ok));
+    const ok = Object.values(data.metrics).every((mt) =>
+      Object.values(mt.thresholds || {}).every((t) => t.ok),
+    );
     const json = { kit: { script: name, target: TARGET, shape, thresholds_ok: ok }, ...data };
     return { stdout: text(name, shape, data, ok, out), [out]: JSON.stringify(json, null, 2) };
   };

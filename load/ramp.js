@@ -11,8 +11,15 @@ const HOLD = __ENV.HOLD || '';
 export const options = makeOptions({
   executor: 'ramping-vus',
   startVUs: 1,
-  stages: [{ duration: DURATION, target: MAX_VUS }, ...(HOLD ? [{ duration: HOLD, target: MAX_VUS }] : [])],
+  stages: [
+    { duration: DURATION, target: MAX_VUS },
+    ...(HOLD ? [{ duration: HOLD, target: MAX_VUS }] : []),
+  ],
   gracefulRampDown: '0s',
 });
 export default hitSlow;
-export const handleSummary = summary('ramp', `1 to ${MAX_VUS} VUs over ${DURATION}${HOLD ? `, then ${HOLD} at ${MAX_VUS}` : ''}`, 'results/ramp-summary.json');
+export const handleSummary = summary(
+  'ramp',
+  `1 to ${MAX_VUS} VUs over ${DURATION}${HOLD ? `, then ${HOLD} at ${MAX_VUS}` : ''}`,
+  'results/ramp-summary.json',
+);

@@ -7,4 +7,8 @@ const DURATION = __ENV.DURATION || '30s';
 
 export const options = makeOptions({ executor: 'constant-vus', vus: VUS, duration: DURATION });
 export default hitSlow;
-export const handleSummary = summary('steady', `${VUS} VUs for ${DURATION}`, 'results/steady-summary.json');
+export const handleSummary = summary(
+  'steady',
+  `${VUS} VUs for ${DURATION}`,
+  'results/steady-summary.json',
+);

@@ -22,8 +22,12 @@ function work(res) {
 }
 
 const server = http.createServer((req, res) => {
-  if (req.url !== '/slow') { res.writeHead(404).end('not found\n'); return; }
-  if (busy < slots) work(res); else queue.push(res);
+  if (req.url !== '/slow') {
+    res.writeHead(404).end('not found\n');
+    return;
+  }
+  if (busy < slots) work(res);
+  else queue.push(res);
 });
 // PORT=0 picks a free port; the first line printed is the URL to use as TARGET.
 server.listen(port, '127.0.0.1', () => {

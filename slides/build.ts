@@ -33,7 +33,8 @@ const name = basename(deck, '.md');
 // The engine next to the deck: a copy of slides/ (the tests' drift gate) imports from its own steps.
 const engine = join(dirname(deck), 'engine.mjs');
 const marp = join(here, 'node_modules', '.bin', 'marp');
-if (!existsSync(marp)) throw new Error(`${marp} is missing: run ./kit slides (it installs slides/package.json)`);
+if (!existsSync(marp))
+  throw new Error(`${marp} is missing: run ./kit slides (it installs slides/package.json)`);
 mkdirSync(out, { recursive: true });
 
 const t0 = performance.now();
@@ -48,9 +49,13 @@ function run(what: string, extra: string[]): void {
   if (result.status !== 0) {
     // Marp wraps its message over several lines: join them, so the error reads as one line.
     const message = `${result.stdout}${result.stderr}`.replace(/\n +/g, ' ').trim();
-    const errors = message.split('\n').filter((l) => l.includes('ERROR'))
+    const errors = message
+      .split('\n')
+      .filter((l) => l.includes('ERROR'))
       .map((l) => l.replace(/^\[ ERROR \] Failed converting Markdown\. \((.*)\)$/, '$1'));
-    process.stderr.write(`kit: the deck did not build (${what}): ${errors.length > 0 ? errors.join(' ') : message}\n`);
+    process.stderr.write(
+      `kit: the deck did not build (${what}): ${errors.length > 0 ? errors.join(' ') : message}\n`,
+    );
     process.exit(1);
   }
 }
@@ -66,4 +71,6 @@ if (!args['html-only']) {
   pdfLine = `, ${show(pdf)} (${size(pdf)}, speaker notes as PDF notes)`;
 }
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-console.log(`deck: ${slides} slides in ${seconds} s: ${show(html)} (${size(html)}, opens offline from file://)${pdfLine}`);
+console.log(
+  `deck: ${slides} slides in ${seconds} s: ${show(html)} (${size(html)}, opens offline from file://)${pdfLine}`,
+);

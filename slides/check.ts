@@ -20,7 +20,11 @@ mkdirSync(shots, { recursive: true });
 
 // The parts of puppeteer-core this script uses. It is loaded from slides/node_modules at run
 // time, so the kit's type-check does not need the deck's packages installed.
-interface Request { url(): string; continue(): Promise<void>; abort(): Promise<void> }
+interface Request {
+  url(): string;
+  continue(): Promise<void>;
+  abort(): Promise<void>;
+}
 interface Page {
   setViewport(v: { width: number; height: number }): Promise<void>;
   setRequestInterception(on: boolean): Promise<void>;
@@ -32,8 +36,13 @@ interface Page {
   evaluate<T>(fn: string): Promise<T>;
   screenshot(o: { type: 'png' }): Promise<Uint8Array>;
 }
-interface Browser { newPage(): Promise<Page>; close(): Promise<void> }
-const puppeteerPath = pathToFileURL(join(import.meta.dirname, 'node_modules/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js')).href;
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+const puppeteerPath = pathToFileURL(
+  join(import.meta.dirname, 'node_modules/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js'),
+).href;
 const puppeteer = (await import(puppeteerPath)) as { launch(o: object): Promise<Browser> };
 
 const executablePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
@@ -41,7 +50,11 @@ const browser = await puppeteer.launch({
   executablePath,
   headless: true,
   // As root (CI) chromium refuses its sandbox; the deck is our own file.
-  args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-gpu', '--host-resolver-rules=MAP * ~NOTFOUND'],
+  args: [
+    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+    '--disable-gpu',
+    '--host-resolver-rules=MAP * ~NOTFOUND',
+  ],
 });
 
 const refused: string[] = [];
@@ -53,21 +66,37 @@ try {
   page.on('request', (r) => {
     const url = r.url();
     if (/^(file|data|blob|about):/.test(url)) void r.continue();
-    else { refused.push(url); void r.abort(); }
+    else {
+      refused.push(url);
+      void r.abort();
+    }
   });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') consoleErrors.push(`${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warn') consoleErrors.push(`${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => { if (!refused.includes(r.url())) consoleErrors.push(`request failed: ${r.url()}`); });
+  page.on('requestfailed', (r) => {
+    if (!refused.includes(r.url())) consoleErrors.push(`request failed: ${r.url()}`);
+  });
   await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
   await page.evaluate('document.fonts.ready');
   // Marp's on-screen controls appear over the slide for a moment after a change: not the slide.
-  await page.evaluate(`document.head.insertAdjacentHTML('beforeend', '<style>.bespoke-marp-osc { display: none !important }</style>')`);
-  const count = await page.evaluate<number>('document.querySelectorAll("svg[data-marpit-svg]").length');
+  await page.evaluate(
+    `document.head.insertAdjacentHTML('beforeend', '<style>.bespoke-marp-osc { display: none !important }</style>')`,
+  );
+  const count = await page.evaluate<number>(
+    'document.querySelectorAll("svg[data-marpit-svg]").length',
+  );
 
   const slides = [];
   for (let n = 1; n <= count; n++) {
     // Marp's bespoke template shows slide n at #n; wait until it is the active one.
-    const state = await page.evaluate<{ active: number; title: string; overflow: string[]; codePx: number | null }>(`(async () => {
+    const state = await page.evaluate<{
+      active: number;
+      title: string;
+      overflow: string[];
+      codePx: number | null;
+    }>(`(async () => {
       location.hash = '#${n}';
       const svgs = [...document.querySelectorAll('svg[data-marpit-svg]')];
       for (let i = 0; i < 100 && !svgs[${n - 1}].classList.contains('bespoke-marp-active'); i++) await new Promise((r) => setTimeout(r, 20));
@@ -93,7 +122,11 @@ try {
     writeFileSync(file, png);
     // Ink: the share of pixels that differ clearly from the slide's most common colour (its background).
     const dataUrl = `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
-    const measured = await page.evaluate<{ width: number; height: number; ink: number }>(`(async () => {
+    const measured = await page.evaluate<{
+      width: number;
+      height: number;
+      ink: number;
+    }>(`(async () => {
       const img = new Image();
       img.src = ${JSON.stringify(dataUrl)};
       await img.decode();
@@ -110,7 +143,16 @@ try {
       for (let i = 0; i < px.length; i += 4) if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) > 96) ink++;
       return { width: img.width, height: img.height, ink: ink / (px.length / 4) };
     })()`);
-    slides.push({ n, file, title: state.title, active: state.active, overflow: state.overflow, codePx: state.codePx, sha1: createHash('sha1').update(png).digest('hex'), ...measured });
+    slides.push({
+      n,
+      file,
+      title: state.title,
+      active: state.active,
+      overflow: state.overflow,
+      codePx: state.codePx,
+      sha1: createHash('sha1').update(png).digest('hex'),
+      ...measured,
+    });
   }
   // The presenter view (key p, or ?view=presenter) from file://: the slide, the next one and its notes.
   await page.goto(`${pathToFileURL(html).href}?view=presenter#1`, { waitUntil: 'load' });
@@ -118,7 +160,9 @@ try {
     for (let i = 0; i < 100 && !document.querySelector('.bespoke-marp-presenter-note-container'); i++) await new Promise((r) => setTimeout(r, 20));
     return document.querySelector('.bespoke-marp-presenter-note-container')?.innerText ?? '';
   })()`);
-  await page.screenshot({ type: 'png' }).then((png) => writeFileSync(join(shots, 'presenter.png'), png));
+  await page
+    .screenshot({ type: 'png' })
+    .then((png) => writeFileSync(join(shots, 'presenter.png'), png));
   console.log(JSON.stringify({ count, slides, presenterNotes, refused, consoleErrors }, null, 1));
 } finally {
   await browser.close();

@@ -12,9 +12,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** "commit 1a2b3c4 · 2026-11-30", with "+ local changes" when the tree is dirty; outside git, just the date. */
 function buildStamp() {
   const date = new Date().toISOString().slice(0, 10);
-  const git = (...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args) =>
+    execFileSync('git', ['-C', root, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   try {
-    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '' ? ' + local changes' : '';
+    const dirty =
+      git('status', '--porcelain', '--untracked-files=no') !== '' ? ' + local changes' : '';
     return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty} · built ${date}`;
   } catch {
     return `not a git checkout · built ${date}`;
@@ -26,6 +31,10 @@ const stamp = buildStamp();
 export default ({ marp }) =>
   marp.use((md) => {
     md.core.ruler.before('normalize', 'kit_imports', (state) => {
-      state.src = expandImports(state.src, { baseDir: here, stamp, display: (p) => relative(root, p) });
+      state.src = expandImports(state.src, {
+        baseDir: here,
+        stamp,
+        display: (p) => relative(root, p),
+      });
     });
   });

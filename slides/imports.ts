@@ -46,16 +46,22 @@ export function extractRegion(text: string, region: string, where: string): stri
   const [start] = opens;
   const [end] = closes;
   if (start === undefined) throw new ImportError(`region "${region}" not found in ${where}`);
-  if (opens.length > 1 || closes.length > 1) throw new ImportError(`region "${region}" is marked twice in ${where}`);
-  if (end === undefined) throw new ImportError(`region "${region}" is never closed (#endregion ${region}) in ${where}`);
-  if (end < start) throw new ImportError(`region "${region}" is closed before it is opened in ${where}`);
+  if (opens.length > 1 || closes.length > 1)
+    throw new ImportError(`region "${region}" is marked twice in ${where}`);
+  if (end === undefined)
+    throw new ImportError(`region "${region}" is never closed (#endregion ${region}) in ${where}`);
+  if (end < start)
+    throw new ImportError(`region "${region}" is closed before it is opened in ${where}`);
   const body = lines.slice(start + 1, end).filter((line) => !MARKER.test(line));
-  if (body.every((line) => line.trim() === '')) throw new ImportError(`region "${region}" is empty in ${where}`);
+  if (body.every((line) => line.trim() === ''))
+    throw new ImportError(`region "${region}" is empty in ${where}`);
   return dedent(body).join('\n');
 }
 
 function dedent(lines: string[]): string[] {
-  const indents = lines.filter((line) => line.trim() !== '').map((line) => /^ */.exec(line)![0].length);
+  const indents = lines
+    .filter((line) => line.trim() !== '')
+    .map((line) => /^ */.exec(line)![0].length);
   const cut = Math.min(...indents);
   return lines.map((line) => line.slice(cut));
 }
@@ -68,25 +74,42 @@ export function extractDiff(text: string, file: string, where: string): string {
   const out: string[] = [];
   let inFile = false;
   for (const line of text.split('\n')) {
-    if (line.startsWith('--- ')) { inFile = false; continue; }
-    if (line.startsWith('+++ ')) { inFile = line.slice(4).replace(/^[^/]+\//, '') === file; continue; }
+    if (line.startsWith('--- ')) {
+      inFile = false;
+      continue;
+    }
+    if (line.startsWith('+++ ')) {
+      inFile = line.slice(4).replace(/^[^/]+\//, '') === file;
+      continue;
+    }
     // The region markers are for the deck, not part of the change: leave them off the slide.
     if (inFile && !MARKER.test(line.slice(1))) out.push(line);
   }
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
-  if (out.length === 0) throw new ImportError(`file "${file}" not found in ${where} (the step does not change it)`);
+  if (out.length === 0)
+    throw new ImportError(`file "${file}" not found in ${where} (the step does not change it)`);
   return out.join('\n');
 }
 
 const LANGUAGES: Record<string, string> = {
-  '.ts': 'ts', '.js': 'js', '.yaml': 'yaml', '.yml': 'yaml', '.sh': 'bash', '.diff': 'diff', '.json': 'json',
+  '.ts': 'ts',
+  '.js': 'js',
+  '.yaml': 'yaml',
+  '.yml': 'yaml',
+  '.sh': 'bash',
+  '.diff': 'diff',
+  '.json': 'json',
 };
 function language(path: string): string {
   if (basename(path) === 'Dockerfile') return 'dockerfile';
   return LANGUAGES[extname(path)] ?? '';
 }
 
-const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.svg': 'image/svg+xml', '.jpg': 'image/jpeg' };
+const IMAGE_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.jpg': 'image/jpeg',
+};
 
 /** Expands every import of a deck's Markdown; throws an ImportError naming line, file and region. */
 export function expandImports(markdown: string, ctx: ImportContext): string {
@@ -102,31 +125,48 @@ export function expandImports(markdown: string, ctx: ImportContext): string {
       if (imp) return fence(imp[1]!, imp[2], at);
       return line
         .replaceAll('{{build}}', ctx.stamp)
-        .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (_all, alt: string, src: string) => image(alt, src, at));
+        .replace(/!\[([^\]]*)\]\(([^)\s]+)\)/g, (_all, alt: string, src: string) =>
+          image(alt, src, at),
+        );
     })
     .join('\n');
 
   function fence(path: string, region: string | undefined, at: string): string {
     const file = resolve(ctx.baseDir, path);
-    if (!existsSync(file)) throw new ImportError(`${at}: ${show(file)} not found (<<< ${path}${region ? `#${region}` : ''})`);
+    if (!existsSync(file))
+      throw new ImportError(
+        `${at}: ${show(file)} not found (<<< ${path}${region ? `#${region}` : ''})`,
+      );
     const text = readFileSync(file, 'utf8');
     const where = `${show(file)} (${at})`;
     let code: string;
     if (extname(file) === '.diff') {
-      if (!region) throw new ImportError(`${at}: a diff import names the changed file: <<< ${path}#src/app.ts`);
+      if (!region)
+        throw new ImportError(
+          `${at}: a diff import names the changed file: <<< ${path}#src/app.ts`,
+        );
       code = extractDiff(text, region, where);
     } else {
       code = region
         ? extractRegion(text, region, where)
-        : text.split('\n').filter((l) => !MARKER.test(l)).join('\n').replace(/\n+$/, '');
+        : text
+            .split('\n')
+            .filter((l) => !MARKER.test(l))
+            .join('\n')
+            .replace(/\n+$/, '');
     }
     return `\`\`\`${language(file)}\n${code}\n\`\`\``;
   }
 
   function image(alt: string, src: string, at: string): string {
-    if (/^(https?:|data:)/.test(src)) throw new ImportError(`${at}: ${src}: the deck loads nothing remote; put the picture in the repository`);
+    if (/^(https?:|data:)/.test(src))
+      throw new ImportError(
+        `${at}: ${src}: the deck loads nothing remote; put the picture in the repository`,
+      );
     // A * in the name: the first picture that matches (by name), or a note until a run makes one.
-    const paths = src.includes('*') ? glob(resolve(ctx.baseDir, src)).slice(0, 1) : [resolve(ctx.baseDir, src)];
+    const paths = src.includes('*')
+      ? glob(resolve(ctx.baseDir, src)).slice(0, 1)
+      : [resolve(ctx.baseDir, src)];
     if (paths.length === 0) {
       // No picture yet (it comes from a real run): say so on the slide rather than fail the build.
       return `_(no picture yet: \`${show(resolve(ctx.baseDir, src))}\` comes from a real run)_`;
@@ -143,6 +183,16 @@ export function expandImports(markdown: string, ctx: ImportContext): string {
 function glob(pattern: string): string[] {
   const dir = dirname(pattern);
   if (dir.includes('*')) throw new ImportError(`${pattern}: only the file name may hold a *`);
-  const re = new RegExp(`^${basename(pattern).split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return existsSync(dir) ? readdirSync(dir).filter((name) => re.test(name)).sort().map((name) => join(dir, name)) : [];
+  const re = new RegExp(
+    `^${basename(pattern)
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((name) => re.test(name))
+        .sort()
+        .map((name) => join(dir, name))
+    : [];
 }

@@ -18,7 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { detectFlavor, isKitCluster, loadCommand, uniqueTag, type Flavor, type NodeFacts } from './cluster/flavor.ts';
+import {
+  detectFlavor,
+  isKitCluster,
+  loadCommand,
+  uniqueTag,
+  type Flavor,
+  type NodeFacts,
+} from './cluster/flavor.ts';
 import { answers } from './lib/eventually.ts';
 import { imagesIn } from './lib/manifests.ts';
 
@@ -27,7 +34,9 @@ const KIT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const t0 = Number(process.env.KIT_T0 ?? Date.now() / 1000);
 
 const progress = (message: string) =>
-  process.stderr.write(`\x1b[1m[kit ${String(Math.round(Date.now() / 1000 - t0)).padStart(4)}s]\x1b[0m ${message}\n`);
+  process.stderr.write(
+    `\x1b[1m[kit ${String(Math.round(Date.now() / 1000 - t0)).padStart(4)}s]\x1b[0m ${message}\n`,
+  );
 
 class KitError extends Error {}
 
@@ -37,39 +46,70 @@ async function run(cmd: string[], hint = ''): Promise<string> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, { maxBuffer: 64 * 1024 * 1024 });
     // kubectl's warnings are worth reading (e.g. Pod Security: "would violate ... restricted").
-    for (const line of stderr.split('\n')) if (line.startsWith('Warning:')) process.stderr.write(`  ${line}\n`);
+    for (const line of stderr.split('\n'))
+      if (line.startsWith('Warning:')) process.stderr.write(`  ${line}\n`);
     return stdout;
   } catch (err) {
     const e = err as { code?: string | number; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new KitError(`${file} is not installed (or not on PATH). ${hint}`.trim());
-    throw new KitError(`${cmd.join(' ')} failed: ${(e.stderr || e.message).trim()}${hint ? `\n${hint}` : ''}`);
+    if (e.code === 'ENOENT')
+      throw new KitError(`${file} is not installed (or not on PATH). ${hint}`.trim());
+    throw new KitError(
+      `${cmd.join(' ')} failed: ${(e.stderr || e.message).trim()}${hint ? `\n${hint}` : ''}`,
+    );
   }
 }
 
 const { values: opts } = parseArgs({
-  options: { step: { type: 'string' }, image: { type: 'string' }, context: { type: 'string' }, 'operator-image': { type: 'string' } },
+  options: {
+    step: { type: 'string' },
+    image: { type: 'string' },
+    context: { type: 'string' },
+    'operator-image': { type: 'string' },
+  },
 });
 
 async function main(): Promise<void> {
   const { step, image } = opts;
-  if (!step || !image) throw new KitError('usage: node tooling/deploy.ts --step STEP --image hits:X.Y.Z [--context NAME]');
+  if (!step || !image)
+    throw new KitError(
+      'usage: node tooling/deploy.ts --step STEP --image hits:X.Y.Z [--context NAME]',
+    );
 
-  const kubectlHint = 'Install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the kit\'s own cluster: ./kit up STEP --cluster.';
-  const context = opts.context ?? (await run(['kubectl', 'config', 'current-context'], kubectlHint)).trim();
+  const kubectlHint =
+    "Install kubectl (https://kubernetes.io/docs/tasks/tools/), or use the kit's own cluster: ./kit up STEP --cluster.";
+  const context =
+    opts.context ?? (await run(['kubectl', 'config', 'current-context'], kubectlHint)).trim();
   const kubectl = (...args: string[]) => run(['kubectl', '--context', context, ...args]);
 
   // One cheap call that proves the cluster answers, and tells what kind of cluster it is.
-  const nodeList = await run(['kubectl', '--context', context, '--request-timeout=15s', 'get', 'nodes', '-o', 'json'],
-    `Is the cluster of context "${context}" running? (kind get clusters / k3d cluster list / minikube status; kubectl config get-contexts)`);
-  const nodes: NodeFacts[] = (JSON.parse(nodeList) as { items: Array<{ metadata: { name: string; labels?: Record<string, string> }; spec: { providerID?: string } }> })
-    .items.map((node) => ({ name: node.metadata.name, providerID: node.spec.providerID, labels: node.metadata.labels ?? {} }));
+  const nodeList = await run(
+    ['kubectl', '--context', context, '--request-timeout=15s', 'get', 'nodes', '-o', 'json'],
+    `Is the cluster of context "${context}" running? (kind get clusters / k3d cluster list / minikube status; kubectl config get-contexts)`,
+  );
+  const nodes: NodeFacts[] = (
+    JSON.parse(nodeList) as {
+      items: Array<{
+        metadata: { name: string; labels?: Record<string, string> };
+        spec: { providerID?: string };
+      }>;
+    }
+  ).items.map((node) => ({
+    name: node.metadata.name,
+    providerID: node.spec.providerID,
+    labels: node.metadata.labels ?? {},
+  }));
   const flavor = detectFlavor(context, nodes);
   const kitCluster = isKitCluster(flavor);
   progress(`context ${context}: ${describe(flavor)}`);
 
   // A tag unique to this build, loaded the way this cluster needs.
   const loadImage = async (image: string): Promise<string> => {
-    const id = (await run(['docker', 'image', 'inspect', '-f', '{{.Id}}', image], 'Build it first: ./kit up STEP --cluster does.')).trim();
+    const id = (
+      await run(
+        ['docker', 'image', 'inspect', '-f', '{{.Id}}', image],
+        'Build it first: ./kit up STEP --cluster does.',
+      )
+    ).trim();
     const tag = uniqueTag(image, id);
     await run(['docker', 'tag', image, tag]);
     if (process.env.KIT_IMAGE_LOADED === '1') {
@@ -94,10 +134,17 @@ async function main(): Promise<void> {
   if (hasOperator) {
     progress('applying the LatencyScaler CRD (operator/deploy/crd.yaml)');
     await kubectl('apply', '-f', join(operatorDir, 'deploy/crd.yaml'));
-    await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      'crd/latencyscalers.selfops.kube-selfops.dev',
+      '--timeout=60s',
+    );
   }
 
-  const metrics = (await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')).includes('hits-metrics');
+  const metrics = (
+    await readFile(join(KIT_ROOT, 'steps', step, 'deploy/app.yaml'), 'utf8')
+  ).includes('hits-metrics');
   if (kitCluster) {
     // No registry: what the kit's manifests run comes from this machine's Docker (tooling/install/images.sh).
     for (const dir of metrics ? ['k8s/hits', 'k8s/prometheus'] : ['k8s/hits']) {
@@ -109,7 +156,8 @@ async function main(): Promise<void> {
   }
   // A README's clean-up (`kubectl delete namespace hits`) right before: applying into a namespace
   // that is being deleted is refused, so wait until it is gone.
-  for (const namespace of metrics ? ['hits', 'monitoring'] : ['hits']) await notTerminating(kubectl, namespace);
+  for (const namespace of metrics ? ['hits', 'monitoring'] : ['hits'])
+    await notTerminating(kubectl, namespace);
   progress('applying k8s/hits (namespace hits, Redis)');
   await kubectl('apply', '-k', join(KIT_ROOT, 'k8s/hits'));
   progress(`applying steps/${step}/deploy with image ${tag} (imagePullPolicy: Never)`);
@@ -125,14 +173,27 @@ async function main(): Promise<void> {
 
   progress(`rolling out ${step} in namespace hits`);
   await kubectl('-n', 'hits', 'rollout', 'status', 'statefulset/redis', '--timeout=180s');
-  await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/hits', '--timeout=180s').catch((err: Error) => {
-    throw new KitError(`${err.message}\nWhy: kubectl --context ${context} -n hits describe pods -l app.kubernetes.io/name=hits`);
-  });
-  if (metrics) await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=180s');
+  await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/hits', '--timeout=180s').catch(
+    (err: Error) => {
+      throw new KitError(
+        `${err.message}\nWhy: kubectl --context ${context} -n hits describe pods -l app.kubernetes.io/name=hits`,
+      );
+    },
+  );
+  if (metrics)
+    await kubectl('-n', 'monitoring', 'rollout', 'status', 'deploy/prometheus', '--timeout=180s');
   if (hasOperator) {
     const operatorTag = await loadImage(opts['operator-image']!);
-    progress(`applying steps/${step}/operator/deploy (RBAC, the operator) with image ${operatorTag}`);
-    await applyManifests(kubectl, join(operatorDir, 'deploy'), ['rbac.yaml', 'operator.yaml'], operatorTag, 'latency-operator');
+    progress(
+      `applying steps/${step}/operator/deploy (RBAC, the operator) with image ${operatorTag}`,
+    );
+    await applyManifests(
+      kubectl,
+      join(operatorDir, 'deploy'),
+      ['rbac.yaml', 'operator.yaml'],
+      operatorTag,
+      'latency-operator',
+    );
     await kubectl('-n', 'hits', 'rollout', 'status', 'deploy/latency-operator', '--timeout=180s');
   }
 
@@ -140,56 +201,107 @@ async function main(): Promise<void> {
     // An address is printed only once it answers: kube-proxy programs a new NodePort a moment
     // after its Service exists (a cold first start refused 127.0.0.1:30090 just after the rollout).
     progress('waiting for the NodePorts to answer');
-    await waitFor('http://127.0.0.1:30080/status', 'the app', (status, body) => status === 404 || body.includes('"redis":"connected"'));
-    if (metrics) await waitFor('http://127.0.0.1:30090/-/ready', 'Prometheus', (status) => status === 200);
-    console.log(`\n  ${step} is running on the kit's cluster (kind, context ${context}): open http://127.0.0.1:30080/`);
+    await waitFor(
+      'http://127.0.0.1:30080/status',
+      'the app',
+      (status, body) => status === 404 || body.includes('"redis":"connected"'),
+    );
+    if (metrics)
+      await waitFor('http://127.0.0.1:30090/-/ready', 'Prometheus', (status) => status === 200);
+    console.log(
+      `\n  ${step} is running on the kit's cluster (kind, context ${context}): open http://127.0.0.1:30080/`,
+    );
     if (metrics) console.log('  Prometheus: http://127.0.0.1:30090/');
-    if (hasOperator) console.log('  The operator: kubectl -n hits get latencyscalers; kubectl -n hits logs deploy/latency-operator');
-    console.log(`  kubectl: eval "$(./kit cluster env)"; kubectl -n hits get pods; kubectl -n hits logs deploy/hits`);
+    if (hasOperator)
+      console.log(
+        '  The operator: kubectl -n hits get latencyscalers; kubectl -n hits logs deploy/latency-operator',
+      );
+    console.log(
+      `  kubectl: eval "$(./kit cluster env)"; kubectl -n hits get pods; kubectl -n hits logs deploy/hits`,
+    );
     console.log(`  Next: steps/${step}/README.md ("On Kubernetes"). Stop: ./kit cluster down\n`);
   } else {
     const ctx = `--context ${context}`;
     console.log(`\n  ${step} is running in namespace hits (context ${context}, image ${tag}).`);
-    console.log(`  Open it:  kubectl ${ctx} -n hits port-forward svc/hits 8080:80   then http://127.0.0.1:8080/`);
-    if (metrics) console.log(`  Prometheus: kubectl ${ctx} -n monitoring port-forward svc/prometheus 9090:9090`);
-    console.log(`  Or through your ingress controller (k8s/ingress/README.md): the step's Ingress routes / to it.`);
-    console.log(`  Next: steps/${step}/README.md ("On Kubernetes"). Remove: kubectl ${ctx} delete namespace hits\n`);
+    console.log(
+      `  Open it:  kubectl ${ctx} -n hits port-forward svc/hits 8080:80   then http://127.0.0.1:8080/`,
+    );
+    if (metrics)
+      console.log(
+        `  Prometheus: kubectl ${ctx} -n monitoring port-forward svc/prometheus 9090:9090`,
+      );
+    console.log(
+      `  Or through your ingress controller (k8s/ingress/README.md): the step's Ingress routes / to it.`,
+    );
+    console.log(
+      `  Next: steps/${step}/README.md ("On Kubernetes"). Remove: kubectl ${ctx} delete namespace hits\n`,
+    );
   }
 }
 
 function describe(flavor: Flavor): string {
   switch (flavor.kind) {
-    case 'docker-desktop': return 'Docker Desktop';
-    case 'kind': return `kind cluster "${flavor.cluster}"${isKitCluster(flavor) ? " (the kit's own)" : ''}`;
-    case 'k3d': return `k3d cluster "${flavor.cluster}"`;
-    case 'minikube': return `minikube profile "${flavor.profile}"`;
-    case 'unknown': return 'a cluster of unknown kind';
+    case 'docker-desktop':
+      return 'Docker Desktop';
+    case 'kind':
+      return `kind cluster "${flavor.cluster}"${isKitCluster(flavor) ? " (the kit's own)" : ''}`;
+    case 'k3d':
+      return `k3d cluster "${flavor.cluster}"`;
+    case 'minikube':
+      return `minikube profile "${flavor.profile}"`;
+    case 'unknown':
+      return 'a cluster of unknown kind';
   }
 }
 
 /** Waits, with a progress line, until NAMESPACE is gone if it is being deleted; 120 s at most. */
-async function notTerminating(kubectl: (...args: string[]) => Promise<string>, namespace: string): Promise<void> {
-  const phase = (await kubectl('get', 'namespace', namespace, '--ignore-not-found', '-o', 'jsonpath={.status.phase}')).trim();
+async function notTerminating(
+  kubectl: (...args: string[]) => Promise<string>,
+  namespace: string,
+): Promise<void> {
+  const phase = (
+    await kubectl(
+      'get',
+      'namespace',
+      namespace,
+      '--ignore-not-found',
+      '-o',
+      'jsonpath={.status.phase}',
+    )
+  ).trim();
   if (phase !== 'Terminating') return;
-  progress(`namespace ${namespace} is being deleted (a clean-up just ran): waiting until it is gone, 120 s at most`);
+  progress(
+    `namespace ${namespace} is being deleted (a clean-up just ran): waiting until it is gone, 120 s at most`,
+  );
   await kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=120s').catch(() => {
-    throw new KitError(`namespace ${namespace} is still being deleted after 120 s; what holds it: kubectl get namespace ${namespace} -o yaml`);
+    throw new KitError(
+      `namespace ${namespace} is still being deleted after 120 s; what holds it: kubectl get namespace ${namespace} -o yaml`,
+    );
   });
 }
-
 
 /**
  * The step's manifests through a throw-away kustomization: the unique tag and `Never` replace
  * what the README's `kubectl apply -f deploy/` would use, and nothing else changes.
  */
-async function applyStep(kubectl: (...args: string[]) => Promise<string>, step: string, tag: string): Promise<void> {
+async function applyStep(
+  kubectl: (...args: string[]) => Promise<string>,
+  step: string,
+  tag: string,
+): Promise<void> {
   const deployDir = join(KIT_ROOT, 'steps', step, 'deploy');
   const files = (await readdir(deployDir)).filter((file) => /\.ya?ml$/.test(file)).sort();
   await applyManifests(kubectl, deployDir, files, tag, 'hits');
 }
 
 /** FILES of DIR in namespace hits, with the Deployment DEPLOYMENT's image TAG, never pulled. */
-async function applyManifests(kubectl: (...args: string[]) => Promise<string>, deployDir: string, files: string[], tag: string, deployment: string): Promise<void> {
+async function applyManifests(
+  kubectl: (...args: string[]) => Promise<string>,
+  deployDir: string,
+  files: string[],
+  tag: string,
+  deployment: string,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'kit-deploy-'));
   try {
     for (const file of files) await copyFile(join(deployDir, file), join(dir, file));
@@ -200,10 +312,18 @@ async function applyManifests(kubectl: (...args: string[]) => Promise<string>, d
       namespace: 'hits',
       resources: files,
       images: [{ name, newTag }],
-      patches: [{
-        target: { kind: 'Deployment', name: deployment },
-        patch: JSON.stringify([{ op: 'replace', path: '/spec/template/spec/containers/0/imagePullPolicy', value: 'Never' }]),
-      }],
+      patches: [
+        {
+          target: { kind: 'Deployment', name: deployment },
+          patch: JSON.stringify([
+            {
+              op: 'replace',
+              path: '/spec/template/spec/containers/0/imagePullPolicy',
+              value: 'Never',
+            },
+          ]),
+        },
+      ],
     };
     await writeFile(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2)); // JSON is YAML
     await kubectl('apply', '-k', dir);
@@ -213,13 +333,19 @@ async function applyManifests(kubectl: (...args: string[]) => Promise<string>, d
 }
 
 /** Waits until URL answers and READY accepts it (the app: /status says Redis is connected; step 00 has none, a 404). */
-async function waitFor(url: string, what: string, ready: (status: number, body: string) => boolean): Promise<void> {
+async function waitFor(
+  url: string,
+  what: string,
+  ready: (status: number, body: string) => boolean,
+): Promise<void> {
   await answers(url, 60_000, ready).catch((err: Error) => {
     throw new KitError(`${what} is not ready: ${err.message}; see: kubectl get pods,svc -A`);
   });
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`\x1b[31mkit: ${err instanceof KitError ? err.message : String(err instanceof Error ? err.stack : err)}\x1b[0m\n`);
+  process.stderr.write(
+    `\x1b[31mkit: ${err instanceof KitError ? err.message : String(err instanceof Error ? err.stack : err)}\x1b[0m\n`,
+  );
   process.exit(1);
 });

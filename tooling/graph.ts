@@ -25,7 +25,8 @@ const { values: args } = parseArgs({
 
 const THRESHOLD_MS = thresholdMs();
 const minutes = Number(args.minutes);
-if (!(minutes > 0)) throw new Error(`--minutes=${args.minutes} is not valid: expected a positive number`);
+if (!(minutes > 0))
+  throw new Error(`--minutes=${args.minutes} is not valid: expected a positive number`);
 const end = Date.now() / 1000;
 const start = end - minutes * 60;
 const step = Math.max(5, Math.round((end - start) / 300));
@@ -41,7 +42,9 @@ async function range(expr: string, series: string, scale = 1): Promise<Point[]> 
   const result = await queryRange(args.prometheus, expr, start, end, step).catch((err: Error) => {
     throw new Error(`${err.message}; pass --prometheus URL`);
   });
-  return result.flatMap(({ values }) => values.map(([time, value]) => ({ time: time * 1000, value: value * scale, series })));
+  return result.flatMap(({ values }) =>
+    values.map(([time, value]) => ({ time: time * 1000, value: value * scale, series })),
+  );
 }
 
 const sel = `{app="${args.app}"}`;
@@ -52,7 +55,9 @@ const [p50, p95, rps, replicas] = await Promise.all([
   range(`count(up${sel} == 1)`, 'replicas'),
 ]);
 if (p95.length === 0) {
-  console.error(`no latency data for app="${args.app}" in the last ${minutes} min: was there traffic, and is Prometheus scraping?`);
+  console.error(
+    `no latency data for app="${args.app}" in the last ${minutes} min: was there traffic, and is Prometheus scraping?`,
+  );
   process.exit(1);
 }
 
@@ -80,7 +85,12 @@ const spec: TopLevelSpec = {
           encoding: {
             x: time,
             y: { field: 'value', type: 'quantitative', title: 'latency (ms)' },
-            color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#4c78a8', '#e45756'] } },
+            color: {
+              field: 'series',
+              type: 'nominal',
+              title: null,
+              scale: { range: ['#4c78a8', '#e45756'] },
+            },
           },
         },
         {
@@ -91,7 +101,11 @@ const spec: TopLevelSpec = {
         {
           data: { values: [{ threshold: THRESHOLD_MS, label: `threshold ${THRESHOLD_MS} ms` }] },
           mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#666' },
-          encoding: { y: { field: 'threshold', type: 'quantitative' }, x: { value: 0 }, text: { field: 'label' } },
+          encoding: {
+            y: { field: 'threshold', type: 'quantitative' },
+            x: { value: 0 },
+            text: { field: 'label' },
+          },
         },
       ],
     },
@@ -107,7 +121,10 @@ const spec: TopLevelSpec = {
       height: 70,
       data: { values: replicas },
       mark: { type: 'line', interpolate: 'step-after', color: '#b279a2' },
-      encoding: { x: time, y: { field: 'value', type: 'quantitative', title: 'replicas', axis: { tickMinStep: 1 } } },
+      encoding: {
+        x: time,
+        y: { field: 'value', type: 'quantitative', title: 'replicas', axis: { tickMinStep: 1 } },
+      },
     },
   ],
 };

@@ -52,7 +52,8 @@ export function scaleChanges(samples: Sample[]): ScaleChange[] {
   const changes: ScaleChange[] = [];
   for (let i = 1; i < samples.length; i++) {
     const [before, now] = [samples[i - 1]!, samples[i]!];
-    if (now.replicas !== before.replicas) changes.push({ t: now.t, from: before.replicas, to: now.replicas });
+    if (now.replicas !== before.replicas)
+      changes.push({ t: now.t, from: before.replicas, to: now.replicas });
   }
   return changes;
 }
@@ -71,7 +72,8 @@ export function flaps(changes: ScaleChange[], windowS = FLAP_WINDOW_S): number {
 /** Replicas integrated over time: each sample's replicas for the seconds until the next sample. */
 export function replicaSeconds(samples: Sample[]): number {
   let total = 0;
-  for (let i = 1; i < samples.length; i++) total += samples[i - 1]!.replicas * (samples[i]!.t - samples[i - 1]!.t);
+  for (let i = 1; i < samples.length; i++)
+    total += samples[i - 1]!.replicas * (samples[i]!.t - samples[i - 1]!.t);
   return total;
 }
 
@@ -87,7 +89,10 @@ export function episodes(samples: Sample[], thresholdMs = THRESHOLD_MS, holdS = 
   let start: number | null = null;
   let goodSince: number | null = null; // start of the current run of samples ≤ threshold
   const close = (recovered: number | null) => {
-    const firstScaleUp = changes.find((c) => c.to > c.from && c.t >= start! && (recovered === null || c.t <= recovered))?.t ?? null;
+    const firstScaleUp =
+      changes.find(
+        (c) => c.to > c.from && c.t >= start! && (recovered === null || c.t <= recovered),
+      )?.t ?? null;
     found.push({ start: start!, recovered, firstScaleUp });
     start = null;
   };
@@ -114,7 +119,11 @@ export function timelineFigures(samples: Sample[]): TimelineFigures {
   const reactions = all.flatMap((e) => (e.firstScaleUp === null ? [] : [e.firstScaleUp - e.start]));
   const changes = scaleChanges(samples);
   return {
-    recovery_s: recoveries.includes(null) ? null : recoveries.length ? Math.max(...(recoveries as number[])) : 0,
+    recovery_s: recoveries.includes(null)
+      ? null
+      : recoveries.length
+        ? Math.max(...(recoveries as number[]))
+        : 0,
     breach_to_scale_s: reactions.length ? Math.max(...reactions) : null,
     replica_seconds: replicaSeconds(samples),
     scale_changes: changes.length,
@@ -146,21 +155,57 @@ export interface BenchRun extends TimelineFigures {
  * autoscaler, in the order given. steps/04-operator/DESIGN.md quotes it, and a test rebuilds it
  * from the committed JSON, so DESIGN.md's figures are the command's.
  */
-export function medianTable(all: BenchRun[], profiles: readonly string[], autoscalers: readonly string[]): string {
+export function medianTable(
+  all: BenchRun[],
+  profiles: readonly string[],
+  autoscalers: readonly string[],
+): string {
   const fmt = (v: number | null, digits = 0) => (v === null ? 'never' : v.toFixed(digits));
-  const rows = [['profile', 'autoscaler', 'runs', '≤100ms', 'recovery s', 'breach→scale s', 'replica·s', 'changes', 'flaps', 'failed']];
+  const rows = [
+    [
+      'profile',
+      'autoscaler',
+      'runs',
+      '≤100ms',
+      'recovery s',
+      'breach→scale s',
+      'replica·s',
+      'changes',
+      'flaps',
+      'failed',
+    ],
+  ];
   for (const profile of profiles) {
     for (const autoscaler of autoscalers) {
       const mine = all.filter((r) => r.profile === profile && r.autoscaler === autoscaler);
       if (!mine.length) continue;
       const m = (pick: (r: BenchRun) => number | null) => median(mine.map(pick));
-      rows.push([profile, autoscaler, String(mine.length), `${fmt(m((r) => r.share_under_100ms * 100), 1)} %`, fmt(m((r) => r.recovery_s)),
-        mine.every((r) => r.breach_to_scale_s === null) ? '-' : fmt(m((r) => r.breach_to_scale_s)), fmt(m((r) => r.replica_seconds)),
-        fmt(m((r) => r.scale_changes)), fmt(m((r) => r.flaps)), fmt(m((r) => r.failed))]);
+      rows.push([
+        profile,
+        autoscaler,
+        String(mine.length),
+        `${fmt(
+          m((r) => r.share_under_100ms * 100),
+          1,
+        )} %`,
+        fmt(m((r) => r.recovery_s)),
+        mine.every((r) => r.breach_to_scale_s === null) ? '-' : fmt(m((r) => r.breach_to_scale_s)),
+        fmt(m((r) => r.replica_seconds)),
+        fmt(m((r) => r.scale_changes)),
+        fmt(m((r) => r.flaps)),
+        fmt(m((r) => r.failed)),
+      ]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** What identifies a run across files: who scaled, under which load, which of the runs. */
@@ -175,9 +220,15 @@ export interface RunKey {
  * ordered by profile (PROFILES), autoscaler (AUTOSCALERS), run, as the table and the plot show them.
  * A pair run again is replaced whole: 3 new runs never sit beside 3 old ones as "6 runs".
  */
-export function mergeRuns<T extends RunKey>(old: T[], fresh: T[], profiles: readonly string[], autoscalers: readonly string[]): T[] {
+export function mergeRuns<T extends RunKey>(
+  old: T[],
+  fresh: T[],
+  profiles: readonly string[],
+  autoscalers: readonly string[],
+): T[] {
   const rerun = new Set(fresh.map((r) => `${r.profile} ${r.autoscaler}`));
   const rank = (r: T) => [profiles.indexOf(r.profile), autoscalers.indexOf(r.autoscaler), r.run];
-  return [...old.filter((r) => !rerun.has(`${r.profile} ${r.autoscaler}`)), ...fresh]
-    .sort((a, b) => rank(a).reduce((d, x, i) => d || x - rank(b)[i]!, 0));
+  return [...old.filter((r) => !rerun.has(`${r.profile} ${r.autoscaler}`)), ...fresh].sort((a, b) =>
+    rank(a).reduce((d, x, i) => d || x - rank(b)[i]!, 0),
+  );
 }

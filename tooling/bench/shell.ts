@@ -8,7 +8,10 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 const T0 = Date.now();
 
-export const progress = (msg: string) => console.error(`\x1b[1m[bench ${String(Math.round((Date.now() - T0) / 1000)).padStart(4)}s]\x1b[0m ${msg}`);
+export const progress = (msg: string) =>
+  console.error(
+    `\x1b[1m[bench ${String(Math.round((Date.now() - T0) / 1000)).padStart(4)}s]\x1b[0m ${msg}`,
+  );
 
 /** kubectl ARGS, with INPUT on its stdin if given; its stdout (1,000 resources as JSON fit). */
 export async function kubectl(args: string[], input?: string): Promise<string> {

@@ -11,10 +11,14 @@ const unescape = (s) => s.replace(/\\(.)/g, '$1');
 
 createServer((req, res) => {
   const url = new URL(req.url, 'http://stand-in');
-  const send = (code, body) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+  const send = (code, body) => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
   if (url.pathname === '/stats') return send(200, { queries, apps_last: appsLast });
   if (url.pathname === '/-/ready') return send(200, {});
-  if (url.pathname !== '/api/v1/query') return send(404, { status: 'error', error: 'only /api/v1/query' });
+  if (url.pathname !== '/api/v1/query')
+    return send(404, { status: 'error', error: 'only /api/v1/query' });
   queries++;
   const query = url.searchParams.get('query') ?? '';
   const namespace = /namespace="([^"]*)"/.exec(query)?.[1] ?? '';
@@ -26,7 +30,8 @@ createServer((req, res) => {
   const result = [];
   for (const name of unescape(unescape(names)).split('|')) {
     const value = name.includes('p95') ? '0.05' : '5';
-    for (const app of appList) result.push({ metric: { __name__: name, namespace, app }, value: [now, value] });
+    for (const app of appList)
+      result.push({ metric: { __name__: name, namespace, app }, value: [now, value] });
   }
   send(200, { status: 'success', data: { resultType: 'vector', result } });
 }).listen(9090, () => console.log('stand-in Prometheus on :9090'));

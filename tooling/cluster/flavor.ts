@@ -32,7 +32,10 @@ export function isKitCluster(flavor: Flavor): boolean {
 
 export function detectFlavor(context: string, nodes: NodeFacts[]): Flavor {
   if (context === 'docker-desktop' || nodes.some((node) => node.name === 'docker-desktop')) {
-    return { kind: 'docker-desktop', note: "Docker Desktop's cluster runs the engine's own images: nothing to load" };
+    return {
+      kind: 'docker-desktop',
+      note: "Docker Desktop's cluster runs the engine's own images: nothing to load",
+    };
   }
   const minikube = nodes.map((node) => node.labels['minikube.k8s.io/name']).find(Boolean);
   if (minikube) return { kind: 'minikube', profile: minikube };
@@ -44,7 +47,8 @@ export function detectFlavor(context: string, nodes: NodeFacts[]): Flavor {
   // k3d runs k3s (providerID k3s://<node>) in containers named k3d-<cluster>-server-0 / -agent-N.
   for (const node of nodes) {
     const match = /^k3d-(.+)-(server|agent)-\d+$/.exec(node.name);
-    if (match?.[1] && (node.providerID ?? '').startsWith('k3s://')) return { kind: 'k3d', cluster: match[1] };
+    if (match?.[1] && (node.providerID ?? '').startsWith('k3s://'))
+      return { kind: 'k3d', cluster: match[1] };
   }
   if (context.startsWith('kind-')) return { kind: 'kind', cluster: context.slice('kind-'.length) };
   if (context.startsWith('k3d-')) return { kind: 'k3d', cluster: context.slice('k3d-'.length) };

@@ -63,15 +63,28 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
   }
   const { values } = parsed;
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${values.port} is not valid: expected a port number from 1 to 65535`);
-  for (const [name, url] of [['--app-url', values['app-url']], ['--prometheus-url', values['prometheus-url']]] as const) {
-    if (url !== undefined && !/^https?:\/\/[^/]+$/.test(url)) throw new UsageError(`${name} ${url} is not valid: expected a base URL like http://127.0.0.1:30080`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(
+      `--port ${values.port} is not valid: expected a port number from 1 to 65535`,
+    );
+  for (const [name, url] of [
+    ['--app-url', values['app-url']],
+    ['--prometheus-url', values['prometheus-url']],
+  ] as const) {
+    if (url !== undefined && !/^https?:\/\/[^/]+$/.test(url))
+      throw new UsageError(
+        `${name} ${url} is not valid: expected a base URL like http://127.0.0.1:30080`,
+      );
   }
-  if (values.from !== undefined && values.only !== undefined) throw new UsageError('--from and --only do not go together: pick one');
+  if (values.from !== undefined && values.only !== undefined)
+    throw new UsageError('--from and --only do not go together: pick one');
   return {
     auto: values.auto,
     from: values.from,
-    only: values.only?.split(',').map((id) => id.trim()).filter(Boolean),
+    only: values.only
+      ?.split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
     context: values.context,
     appUrl: values['app-url'],
     prometheusUrl: values['prometheus-url'],
@@ -83,9 +96,13 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
 }
 
 /** The beats to run, in story order; an unknown id is an error that lists the known ones. */
-export function selectBeats(beats: readonly Beat[], options: Pick<DemoOptions, 'from' | 'only'>): Beat[] {
+export function selectBeats(
+  beats: readonly Beat[],
+  options: Pick<DemoOptions, 'from' | 'only'>,
+): Beat[] {
   const known = (id: string) => {
-    if (!beats.some((beat) => beat.id === id)) throw new UsageError(`no beat "${id}". Beats: ${beats.map((beat) => beat.id).join(', ')}`);
+    if (!beats.some((beat) => beat.id === id))
+      throw new UsageError(`no beat "${id}". Beats: ${beats.map((beat) => beat.id).join(', ')}`);
   };
   if (options.only) {
     options.only.forEach(known);
@@ -103,11 +120,16 @@ export function selectBeats(beats: readonly Beat[], options: Pick<DemoOptions, '
  * which goes to one pod: the beats that add replicas under load would show nothing (and fail
  * their checks), so they need an address that spreads the load, before anything runs.
  */
-export function checkReach(beats: readonly Beat[], options: Pick<DemoOptions, 'context' | 'appUrl'>): void {
+export function checkReach(
+  beats: readonly Beat[],
+  options: Pick<DemoOptions, 'context' | 'appUrl'>,
+): void {
   if (!options.context || options.appUrl) return;
   const scaling = beats.filter((beat) => beat.scales).map((beat) => beat.id);
   if (scaling.length === 0) return;
-  throw new UsageError(`--context ${options.context} without --app-url: ${scaling.join(' and ')} would load one pod through a port-forward, ` +
-    'so more replicas could not help. Give --app-url of an address that spreads the load (your ingress: k8s/ingress/README.md; ' +
-    'a NodePort), or leave those beats out (--only).');
+  throw new UsageError(
+    `--context ${options.context} without --app-url: ${scaling.join(' and ')} would load one pod through a port-forward, ` +
+      'so more replicas could not help. Give --app-url of an address that spreads the load (your ingress: k8s/ingress/README.md; ' +
+      'a NodePort), or leave those beats out (--only).',
+  );
 }

@@ -10,8 +10,23 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { checkReach, parseDemoArgs, selectBeats, UsageError, USAGE, type DemoOptions } from './args.ts';
-import { BEATS, THRESHOLD_MS, type Beat, type Ctx, type LoadStep, type ShellStep, type Step } from './beats.ts';
+import {
+  checkReach,
+  parseDemoArgs,
+  selectBeats,
+  UsageError,
+  USAGE,
+  type DemoOptions,
+} from './args.ts';
+import {
+  BEATS,
+  THRESHOLD_MS,
+  type Beat,
+  type Ctx,
+  type LoadStep,
+  type ShellStep,
+  type Step,
+} from './beats.ts';
 import { durationsFromK6Csv, replicasNeeded, summarize, type Run, type Sample } from './metrics.ts';
 import { renderPlot } from './plot.ts';
 import { eventually } from '../lib/eventually.ts';
@@ -22,7 +37,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const KIT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tty = Boolean(process.stdout.isTTY);
 const style = (code: string) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
-const [bold, dim, cyan, green, red, yellow] = ['1', '2', '36', '32', '31', '33'].map(style) as [(t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string, (t: string) => string];
+const [bold, dim, cyan, green, red, yellow] = ['1', '2', '36', '32', '31', '33'].map(style) as [
+  (t: string) => string,
+  (t: string) => string,
+  (t: string) => string,
+  (t: string) => string,
+  (t: string) => string,
+  (t: string) => string,
+];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 class DemoError extends Error {}
@@ -30,11 +52,23 @@ class DemoError extends Error {}
 /** Children that must not outlive the demo (k6, the light traffic, port-forwards). */
 const children = new Set<ChildProcess>();
 function killAll(): void {
-  for (const child of children) if (child.pid) try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+  for (const child of children)
+    if (child.pid)
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
   children.clear();
 }
-process.on('SIGINT', () => { killAll(); process.exit(130); });
-process.on('SIGTERM', () => { killAll(); process.exit(143); });
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+process.on('SIGTERM', () => {
+  killAll();
+  process.exit(143);
+});
 
 /** The presenter's keyboard: one line per Enter; "q" quits. Without a terminal, stdin lines (or EOF) go on. */
 let lines: AsyncIterableIterator<string> | undefined;
@@ -72,9 +106,17 @@ interface Shell {
 }
 
 /** Runs COMMAND with bash from the repository root; its output goes to the terminal and is returned. */
-function runShell(shell: Shell, command: string, echo: boolean): Promise<{ code: number; output: string }> {
+function runShell(
+  shell: Shell,
+  command: string,
+  echo: boolean,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `${shell.prelude}\n${command}`], { cwd: KIT_ROOT, env: shell.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `${shell.prelude}\n${command}`], {
+      cwd: KIT_ROOT,
+      env: shell.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const take = (chunk: Buffer) => {
       if (echo) process.stdout.write(chunk);
@@ -87,22 +129,41 @@ function runShell(shell: Shell, command: string, echo: boolean): Promise<{ code:
 }
 
 /** Starts COMMAND in the background, in its own process group (so it can be stopped with its children). */
-function background(shell: Shell, command: string, stdout: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  const child = spawn('bash', ['-c', `${shell.prelude}\n${command}`], { cwd: KIT_ROOT, env: shell.env, stdio: ['ignore', stdout, stdout], detached: true });
+function background(
+  shell: Shell,
+  command: string,
+  stdout: 'ignore' | 'pipe' = 'ignore',
+): ChildProcess {
+  const child = spawn('bash', ['-c', `${shell.prelude}\n${command}`], {
+    cwd: KIT_ROOT,
+    env: shell.env,
+    stdio: ['ignore', stdout, stdout],
+    detached: true,
+  });
   children.add(child);
   child.on('close', () => children.delete(child));
   return child;
 }
 function stop(child: ChildProcess): void {
-  if (child.pid && child.exitCode === null) try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+  if (child.pid && child.exitCode === null)
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   children.delete(child);
 }
 
 /** A failed check stops the demo with --auto (CI, rehearsals); on stage it only warns. */
-function verdict(step: ShellStep, result: { code: number; output: string }, options: DemoOptions): void {
+function verdict(
+  step: ShellStep,
+  result: { code: number; output: string },
+  options: DemoOptions,
+): void {
   const problems: string[] = [];
   if (result.code !== 0 && !step.mayFail) problems.push(`exit code ${result.code}`);
-  if (step.expect && !step.expect.test(result.output)) problems.push(`output does not match ${step.expect}`);
+  if (step.expect && !step.expect.test(result.output))
+    problems.push(`output does not match ${step.expect}`);
   const checked = step.check?.(result.output);
   if (checked) problems.push(checked);
   if (problems.length === 0) return;
@@ -111,7 +172,8 @@ function verdict(step: ShellStep, result: { code: number; output: string }, opti
   say(yellow(`  (not as rehearsed: ${message})`));
 }
 
-const text = (value: string | ((c: Ctx) => string), ctx: Ctx) => (typeof value === 'function' ? value(ctx) : value);
+const text = (value: string | ((c: Ctx) => string), ctx: Ctx) =>
+  typeof value === 'function' ? value(ctx) : value;
 
 interface Runner {
   options: DemoOptions;
@@ -128,7 +190,8 @@ async function runStep(runner: Runner, step: Step): Promise<void> {
   if (step.hidden) {
     if (step.note) say(dim(`  (${step.note})`));
     const result = await runShell(shell, command, false);
-    if (result.code !== 0) throw new DemoError(`a preparation failed: ${command}\n${result.output}`);
+    if (result.code !== 0)
+      throw new DemoError(`a preparation failed: ${command}\n${result.output}`);
     return;
   }
   if (step.say) say(cyan(`# ${step.say}`));
@@ -149,12 +212,26 @@ async function forward(runner: Runner): Promise<void> {
   runner.forwards.forEach(stop);
   runner.forwards = [];
   const wanted: Array<[string, string]> = [];
-  if (!options.appUrl) wanted.push([`-n hits port-forward svc/hits ${FORWARD.app}:80`, `http://127.0.0.1:${FORWARD.app}/status`]);
-  const hasPrometheus = (await runShell(shell, 'kubectl -n monitoring get svc prometheus', false)).code === 0;
-  if (!options.prometheusUrl && hasPrometheus) wanted.push([`-n monitoring port-forward svc/prometheus ${FORWARD.prometheus}:9090`, `http://127.0.0.1:${FORWARD.prometheus}/-/ready`]);
+  if (!options.appUrl)
+    wanted.push([
+      `-n hits port-forward svc/hits ${FORWARD.app}:80`,
+      `http://127.0.0.1:${FORWARD.app}/status`,
+    ]);
+  const hasPrometheus =
+    (await runShell(shell, 'kubectl -n monitoring get svc prometheus', false)).code === 0;
+  if (!options.prometheusUrl && hasPrometheus)
+    wanted.push([
+      `-n monitoring port-forward svc/prometheus ${FORWARD.prometheus}:9090`,
+      `http://127.0.0.1:${FORWARD.prometheus}/-/ready`,
+    ]);
   for (const [args, probe] of wanted) {
     runner.forwards.push(background(shell, `kubectl ${args}`));
-    await eventually(`kubectl ${args} to answer at ${probe}`, () => fetch(probe).then(() => true), 20_000, 200);
+    await eventually(
+      `kubectl ${args} to answer at ${probe}`,
+      () => fetch(probe).then(() => true),
+      20_000,
+      200,
+    );
   }
 }
 
@@ -168,7 +245,10 @@ async function promNumber(prometheus: string, expr: string): Promise<number | nu
 
 /** Prometheus's p95 of the app in ms, and when its rule recorded it (epoch ms). */
 async function p95Ms(prometheus: string): Promise<{ ms: number | null; at: number | null }> {
-  const [value, at] = await Promise.all([promNumber(prometheus, P95), promNumber(prometheus, `timestamp(${P95})`)]);
+  const [value, at] = await Promise.all([
+    promNumber(prometheus, P95),
+    promNumber(prometheus, `timestamp(${P95})`),
+  ]);
   return { ms: value === null ? null : value * 1000, at: at === null ? null : at * 1000 };
 }
 
@@ -189,12 +269,16 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
   const csv = `${ctx.out}/k6.csv`;
   const summaryFile = `${ctx.out}/k6-summary.json`;
   const k6 = `TARGET=${ctx.app} VUS=${plan.vus} DURATION=${plan.seconds}s K6_NO_VU_CONNECTION_REUSE=true SUMMARY=${summaryFile} load/k6 run --quiet${plan.record ? ` --out csv=${csv}` : ''} load/steady.js`;
-  const light = plan.light ? `while sleep ${(1 / plan.light.perSecond).toFixed(2)}; do curl -s -o /dev/null ${ctx.app}/; done` : undefined;
+  const light = plan.light
+    ? `while sleep ${(1 / plan.light.perSecond).toFixed(2)}; do curl -s -o /dev/null ${ctx.app}/; done`
+    : undefined;
 
   if (step.say) say(cyan(`# ${step.say}`));
   await show(k6, options);
   if (light) {
-    say(cyan('# then, until the replicas are back at minReplicas, normal traffic in the background:'));
+    say(
+      cyan('# then, until the replicas are back at minReplicas, normal traffic in the background:'),
+    );
     await show(`${light} &`, options);
   }
   await waitEnter(options);
@@ -206,8 +290,11 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     spec = { ...spec, ...seen.spec };
     // The p95 of an earlier beat's load must have left Prometheus's 30 s window, or the
     // operator would scale on it before our load even starts.
-    await eventually('the p95 of the earlier load to leave the window', async () =>
-      ((await p95Ms(ctx.prometheus)).ms === null ? true : undefined), 60_000).catch((err: Error) => say(err.message));
+    await eventually(
+      'the p95 of the earlier load to leave the window',
+      async () => ((await p95Ms(ctx.prometheus)).ms === null ? true : undefined),
+      60_000,
+    ).catch((err: Error) => say(err.message));
   }
 
   const samples: Sample[] = [];
@@ -219,8 +306,22 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     const [seen, { ms: p95, at }] = await Promise.all([look(shell, scaler), p95Ms(ctx.prometheus)]);
     const t = Math.round((Date.now() - t0) / 100) / 10;
     const p95At = at === null ? undefined : Math.round((at - t0) / 100) / 10;
-    samples.push({ t, replicas: seen.replicas, ready: seen.ready, p95, p95At, decision: seen.decision });
-    const line = timelineLine(t, seen, p95, spec.thresholdMs, phase, tty ? Math.max(60, (process.stdout.columns ?? 120) - 1) : 200);
+    samples.push({
+      t,
+      replicas: seen.replicas,
+      ready: seen.ready,
+      p95,
+      p95At,
+      decision: seen.decision,
+    });
+    const line = timelineLine(
+      t,
+      seen,
+      p95,
+      spec.thresholdMs,
+      phase,
+      tty ? Math.max(60, (process.stdout.columns ?? 120) - 1) : 200,
+    );
     // What changed stays on screen; the rest updates in place (on a terminal) or every 10 s.
     const key = `${phase} ${seen.replicas} ${seen.ready} ${seen.decision}`;
     if (tty) {
@@ -264,7 +365,9 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
       const last = samples.at(-1);
       if (last && last.replicas === spec.minReplicas && last.t > loadEnd) atMinSince ??= Date.now();
       else atMinSince = undefined;
-      return Date.now() > lightEnd || (atMinSince !== undefined && Date.now() - atMinSince >= 10_000);
+      return (
+        Date.now() > lightEnd || (atMinSince !== undefined && Date.now() - atMinSince >= 10_000)
+      );
     });
     stop(traffic);
   }
@@ -293,14 +396,24 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
   if (!plan.record) return;
 
   // The record of the operator beat: timeline, summary, plot.
-  const run: Run = { loadEnd, thresholdMs: spec.thresholdMs, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas };
+  const run: Run = {
+    loadEnd,
+    thresholdMs: spec.thresholdMs,
+    minReplicas: spec.minReplicas,
+    maxReplicas: spec.maxReplicas,
+  };
   const durations = durationsFromK6Csv(await readFile(`${out}/k6.csv`, 'utf8'));
   const summary = summarize(samples, run, durations);
   const model = { vus: plan.vus, slots: 2, workMs: 40 }; // steps/04-operator/deploy/app.yaml: SLOW_SLOTS, SLOW_WORK_MS
   const report = {
     ...summary,
     replicasNeeded: replicasNeeded(model, run),
-    load: { vus: plan.vus, seconds: plan.seconds, lightPerSecond: plan.light?.perSecond ?? 0, url: `${ctx.app}/slow` },
+    load: {
+      vus: plan.vus,
+      seconds: plan.seconds,
+      lightPerSecond: plan.light?.perSecond ?? 0,
+      url: `${ctx.app}/slow`,
+    },
     spec,
     k6: {
       requests: k6Summary.metrics.http_reqs?.values.count ?? 0,
@@ -318,9 +431,13 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
     `${summary.shareUnderThreshold === null ? '-' : (summary.shareUnderThreshold * 100).toFixed(1)} % of k6's requests under ${spec.thresholdMs} ms`,
     `back to ${spec.minReplicas} replica${spec.minReplicas === 1 ? '' : 's'} ${summary.backToMinS ?? '-'} s after the load`,
   ];
-  const { svg, png } = await renderPlot(samples, run, summary,
+  const { svg, png } = await renderPlot(
+    samples,
+    run,
+    summary,
     `The operator under load: ${plan.vus} closed loops on /slow for ${plan.seconds} s, then ${plan.light?.perSecond ?? 0} requests/s`,
-    [figures.slice(0, 3).join(', '), figures.slice(3).join(', ')]);
+    [figures.slice(0, 3).join(', '), figures.slice(3).join(', ')],
+  );
   await writeFile(`${out}/operator.svg`, svg);
   await writeFile(`${out}/operator.png`, png);
   say(bold(`  ${figures.join(', ')}`));
@@ -328,12 +445,15 @@ async function runLoad(runner: Runner, step: LoadStep): Promise<void> {
 }
 
 async function runBeat(runner: Runner, beat: Beat, index: number, total: number): Promise<void> {
-  const rule = '─'.repeat(Math.max(0, Math.min(100, process.stdout.columns ?? 100) - beat.title.length - 14));
+  const rule = '─'.repeat(
+    Math.max(0, Math.min(100, process.stdout.columns ?? 100) - beat.title.length - 14),
+  );
   say(`\n${bold(`── ${index}/${total} ${beat.title} `)}${dim(rule)}`);
   say(dim(`   ${beat.id}: ${beat.story}`));
   if (beat.setup) {
     const result = await runShell(runner.shell, text(beat.setup, runner.ctx), false);
-    if (result.code !== 0) throw new DemoError(`setting up beat ${beat.id} failed:\n${result.output}`);
+    if (result.code !== 0)
+      throw new DemoError(`setting up beat ${beat.id} failed:\n${result.output}`);
   }
   const started = Date.now();
   for (const step of beat.steps) await runStep(runner, step);
@@ -345,7 +465,8 @@ function kitClusterEnv(): NodeJS.ProcessEnv {
   const lines = execFileSync('bash', [`${KIT_ROOT}/tooling/cluster/env.sh`]).toString();
   const kubeconfig = /export KUBECONFIG='([^']+)'/.exec(lines)?.[1];
   const bin = /export PATH='([^']+)'/.exec(lines)?.[1];
-  if (!kubeconfig || !bin) throw new DemoError(`tooling/cluster/env.sh printed no KUBECONFIG/PATH:\n${lines}`);
+  if (!kubeconfig || !bin)
+    throw new DemoError(`tooling/cluster/env.sh printed no KUBECONFIG/PATH:\n${lines}`);
   return { KUBECONFIG: kubeconfig, PATH: `${bin}:${process.env.PATH}` };
 }
 
@@ -353,7 +474,8 @@ async function main(): Promise<void> {
   const options = parseDemoArgs(process.argv.slice(2));
   if (options.help) return say(USAGE);
   if (options.list) {
-    for (const beat of BEATS) say(`${beat.id.padEnd(14)} ${beat.cluster ? 'cluster' : 'docker '}  ${beat.title}`);
+    for (const beat of BEATS)
+      say(`${beat.id.padEnd(14)} ${beat.cluster ? 'cluster' : 'docker '}  ${beat.title}`);
     return;
   }
   const beats = selectBeats(BEATS, options);
@@ -370,15 +492,21 @@ async function main(): Promise<void> {
   const ctx: Ctx = {
     port: options.port,
     // The kit's NodePorts; on your cluster, the port-forwards of forward().
-    app: options.appUrl ?? (options.context ? `http://127.0.0.1:${FORWARD.app}` : 'http://127.0.0.1:30080'),
-    prometheus: options.prometheusUrl ?? (options.context ? `http://127.0.0.1:${FORWARD.prometheus}` : 'http://127.0.0.1:30090'),
+    app:
+      options.appUrl ??
+      (options.context ? `http://127.0.0.1:${FORWARD.app}` : 'http://127.0.0.1:30080'),
+    prometheus:
+      options.prometheusUrl ??
+      (options.context ? `http://127.0.0.1:${FORWARD.prometheus}` : 'http://127.0.0.1:30090'),
     on: options.context ? `--context ${options.context}` : '--cluster',
     out: options.out,
   };
   const runner: Runner = { options, ctx, shell: { env, prelude }, forwards: [] };
   const started = Date.now();
-  say(bold(`kube-selfops demo: ${beats.map((beat) => beat.id).join(' → ')}`) +
-    dim(options.auto ? '  (--auto)' : '  (Enter runs each command; q then Enter quits)'));
+  say(
+    bold(`kube-selfops demo: ${beats.map((beat) => beat.id).join(' → ')}`) +
+      dim(options.auto ? '  (--auto)' : '  (Enter runs each command; q then Enter quits)'),
+  );
   try {
     for (const [i, beat] of beats.entries()) await runBeat(runner, beat, i + 1, beats.length);
   } finally {
@@ -387,10 +515,18 @@ async function main(): Promise<void> {
   say(`\n${bold('Applause, bow.')} ${dim(`(${Math.round((Date.now() - started) / 1000)} s)`)}`);
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  killAll();
-  if (err instanceof DemoError && err.message === 'quit') process.exit(0);
-  const message = err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err instanceof DemoError ? err.message : String(err instanceof Error ? err.stack : err);
-  process.stderr.write(`${red(`kit demo: ${message}`)}\n`);
-  process.exit(err instanceof UsageError ? 2 : 1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    killAll();
+    if (err instanceof DemoError && err.message === 'quit') process.exit(0);
+    const message =
+      err instanceof UsageError
+        ? `${err.message}\n\n${USAGE}`
+        : err instanceof DemoError
+          ? err.message
+          : String(err instanceof Error ? err.stack : err);
+    process.stderr.write(`${red(`kit demo: ${message}`)}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

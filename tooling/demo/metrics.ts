@@ -56,7 +56,8 @@ export function scaleEvents(samples: readonly Sample[]): ScaleEvent[] {
   const events: ScaleEvent[] = [];
   for (let i = 1; i < samples.length; i++) {
     const [before, after] = [samples[i - 1]!, samples[i]!];
-    if (after.replicas !== before.replicas) events.push({ t: after.t, from: before.replicas, to: after.replicas });
+    if (after.replicas !== before.replicas)
+      events.push({ t: after.t, from: before.replicas, to: after.replicas });
   }
   return events;
 }
@@ -71,7 +72,12 @@ export function shareUnder(durations: readonly number[], limitMs: number): numbe
  * The first time T from which PREDICATE holds for every sample in [T, until]; null if the last
  * sample up to UNTIL fails it (or there is none).
  */
-export function holdsFrom(samples: readonly Sample[], predicate: (s: Sample) => boolean, from: number, until = Infinity): number | null {
+export function holdsFrom(
+  samples: readonly Sample[],
+  predicate: (s: Sample) => boolean,
+  from: number,
+  until = Infinity,
+): number | null {
   const window = samples.filter((s) => s.t >= from && s.t <= until);
   let start: number | null = null;
   for (const sample of window) {
@@ -84,7 +90,11 @@ export function holdsFrom(samples: readonly Sample[], predicate: (s: Sample) => 
 const round1 = (s: number) => Math.round(s * 10) / 10;
 
 /** The summary.json of the operator beat. */
-export function summarize(samples: readonly Sample[], run: Run, durationsMs: readonly number[]): Summary {
+export function summarize(
+  samples: readonly Sample[],
+  run: Run,
+  durationsMs: readonly number[],
+): Summary {
   const during = samples.filter((s) => s.t >= 0 && s.t <= run.loadEnd);
   const breach = during.find((s) => s.p95 !== null && s.p95 > run.thresholdMs);
   // The breach happened when Prometheus recorded it, which the operator saw as soon as we did.
@@ -101,10 +111,16 @@ export function summarize(samples: readonly Sample[], run: Run, durationsMs: rea
   return {
     peakReplicas: Math.max(0, ...samples.map((s) => s.replicas)),
     breachToFirstScaleS: breach && firstUp ? round1(firstUp.t - breachAt) : null,
-    breachToRecoveredS: breach && recovered !== null && firstUp ? round1(recovered - breachAt) : null,
-    shareUnderThreshold: ((share) => (share === null ? null : Math.round(share * 10000) / 10000))(shareUnder(durationsMs, run.thresholdMs)),
+    breachToRecoveredS:
+      breach && recovered !== null && firstUp ? round1(recovered - breachAt) : null,
+    shareUnderThreshold: ((share) => (share === null ? null : Math.round(share * 10000) / 10000))(
+      shareUnder(durationsMs, run.thresholdMs),
+    ),
     // Only "for good" if the timeline went on after the load (the last sample is at min).
-    backToMinS: atMin !== null && last && last.t > run.loadEnd ? round1(Math.max(0, atMin - run.loadEnd)) : null,
+    backToMinS:
+      atMin !== null && last && last.t > run.loadEnd
+        ? round1(Math.max(0, atMin - run.loadEnd))
+        : null,
     scaleEvents: scaleEvents(samples),
   };
 }
@@ -115,7 +131,10 @@ export function summarize(samples: readonly Sample[], run: Run, durationsMs: rea
  * replicas wait ceil(VUS / (N x SLOTS)) turns. The fewest replicas (within min..max) whose
  * latency is under the threshold: what the operator must reach at least.
  */
-export function replicasNeeded(load: { vus: number; slots: number; workMs: number }, run: Pick<Run, 'thresholdMs' | 'minReplicas' | 'maxReplicas'>): number {
+export function replicasNeeded(
+  load: { vus: number; slots: number; workMs: number },
+  run: Pick<Run, 'thresholdMs' | 'minReplicas' | 'maxReplicas'>,
+): number {
   for (let n = run.minReplicas; n <= run.maxReplicas; n++) {
     if (Math.ceil(load.vus / (n * load.slots)) * load.workMs < run.thresholdMs) return n;
   }
@@ -123,7 +142,10 @@ export function replicasNeeded(load: { vus: number; slots: number; workMs: numbe
 }
 
 /** Latency of one of VUS closed loops on N evenly loaded replicas, by the same model (ms). */
-export function modelLatencyMs(load: { vus: number; slots: number; workMs: number }, replicas: number): number {
+export function modelLatencyMs(
+  load: { vus: number; slots: number; workMs: number },
+  replicas: number,
+): number {
   return Math.ceil(load.vus / (replicas * load.slots)) * load.workMs;
 }
 
@@ -133,7 +155,8 @@ export function durationsFromK6Csv(csv: string): number[] {
   const header = lines[0]?.split(',') ?? [];
   const [name, value] = [header.indexOf('metric_name'), header.indexOf('metric_value')];
   if (name < 0 || value < 0) return [];
-  return lines.slice(1)
+  return lines
+    .slice(1)
     .map((line) => line.split(','))
     .filter((cols) => cols[name] === 'http_req_duration')
     .map((cols) => Number(cols[value]))

@@ -5,7 +5,12 @@
  * only) both read.
  */
 
-export interface Condition { type: string; status: string; reason: string; message?: string }
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message?: string;
+}
 
 export interface ScalerStatus {
   currentReplicas?: number;
@@ -41,16 +46,21 @@ interface Item {
  * The operator's last decision: `status.lastDecision` (the rewritten operator), else what the
  * conditions say (today's operator writes no decision field): no metric, limited, cooling down.
  */
-export function decisionOf(status: ScalerStatus | undefined): { reason: string; message: string | null } | null {
+export function decisionOf(
+  status: ScalerStatus | undefined,
+): { reason: string; message: string | null } | null {
   if (!status) return null;
-  if (status.lastDecision?.reason) return { reason: status.lastDecision.reason, message: status.lastDecision.message ?? null };
+  if (status.lastDecision?.reason)
+    return { reason: status.lastDecision.reason, message: status.lastDecision.message ?? null };
   const condition = (type: string) => status.conditions?.find((c) => c.type === type);
   const metric = condition('MetricAvailable');
   if (metric?.status === 'False') return { reason: metric.reason, message: metric.message ?? null };
   const limited = condition('ScalingLimited');
-  if (limited?.status === 'True') return { reason: limited.reason, message: limited.message ?? null };
+  if (limited?.status === 'True')
+    return { reason: limited.reason, message: limited.message ?? null };
   const cooldown = condition('InCooldown');
-  if (cooldown?.status === 'True') return { reason: 'InCooldown', message: cooldown.message ?? null };
+  if (cooldown?.status === 'True')
+    return { reason: 'InCooldown', message: cooldown.message ?? null };
   if (metric) return { reason: 'WithinTarget', message: metric.message ?? null };
   return null;
 }
@@ -71,12 +81,25 @@ export function observe(list: { items: Item[] }): Observed {
 }
 
 /** The live line: elapsed, replicas, p95, the decision; WIDTH cuts it to one terminal line. */
-export function timelineLine(t: number, seen: Observed, p95: number | null, thresholdMs: number, phase: string, width = 120): string {
+export function timelineLine(
+  t: number,
+  seen: Observed,
+  p95: number | null,
+  thresholdMs: number,
+  phase: string,
+  width = 120,
+): string {
   const sign = t < 0 ? '-' : ' ';
   const clock = `${sign}${String(Math.floor(Math.abs(t) / 60)).padStart(1)}:${String(Math.floor(Math.abs(t) % 60)).padStart(2, '0')}`;
-  const p95Text = p95 === null ? '  no data' : `${p95.toFixed(0).padStart(5)} ms${p95 > thresholdMs ? ' !' : '  '}`;
-  const desired = seen.desired !== null && seen.desired !== seen.replicas ? ` (desired ${seen.desired})` : '';
-  const decision = seen.decision ? `${seen.decision}${seen.message ? `: ${seen.message}` : ''}` : '-';
+  const p95Text =
+    p95 === null
+      ? '  no data'
+      : `${p95.toFixed(0).padStart(5)} ms${p95 > thresholdMs ? ' !' : '  '}`;
+  const desired =
+    seen.desired !== null && seen.desired !== seen.replicas ? ` (desired ${seen.desired})` : '';
+  const decision = seen.decision
+    ? `${seen.decision}${seen.message ? `: ${seen.message}` : ''}`
+    : '-';
   const line = `${clock}  ${phase.padEnd(6)}  replicas ${seen.ready}/${seen.replicas}${desired}  p95 ${p95Text}  ${decision}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }

@@ -16,7 +16,10 @@ export const CHART_FONT = 'DejaVu Sans';
 export async function renderChart(spec: TopLevelSpec): Promise<{ svg: string; png: Buffer }> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
-  const png = new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: CHART_FONT } })
+  const png = new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: true, defaultFontFamily: CHART_FONT },
+  })
     .render()
     .asPng();
   return { svg, png };

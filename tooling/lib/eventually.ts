@@ -26,7 +26,9 @@ export async function eventually<T>(
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last: ${last})`}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last: ${last})`}`,
+      );
     }
     await sleep(intervalMs);
   }
@@ -42,15 +44,22 @@ export async function answers(
   timeoutMs = 60_000,
   ready: (status: number, body: string) => boolean = () => true,
 ): Promise<void> {
-  await eventually(`${url} to answer`, async () => {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-    } catch (err) {
-      throw new Error(String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message));
-    }
-    const body = await response.text();
-    if (ready(response.status, body)) return true;
-    throw new Error(`${response.status} ${body.slice(0, 200)}`);
-  }, timeoutMs, 200);
+  await eventually(
+    `${url} to answer`,
+    async () => {
+      let response: Response;
+      try {
+        response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      } catch (err) {
+        throw new Error(
+          String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message),
+        );
+      }
+      const body = await response.text();
+      if (ready(response.status, body)) return true;
+      throw new Error(`${response.status} ${body.slice(0, 200)}`);
+    },
+    timeoutMs,
+    200,
+  );
 }

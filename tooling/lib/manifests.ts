@@ -13,7 +13,11 @@ const read = (path: string) => readFileSync(`${KIT_ROOT}/${path}`, 'utf8');
 
 /** The images a (rendered) manifest names (`image: NAME`), each once. */
 export function imagesIn(manifest: string): string[] {
-  return [...new Set([...manifest.matchAll(/^\s+(?:- )?image: ["']?([^\s"']+)["']?$/gm)].map((m) => m[1]!))];
+  return [
+    ...new Set(
+      [...manifest.matchAll(/^\s+(?:- )?image: ["']?([^\s"']+)["']?$/gm)].map((m) => m[1]!),
+    ),
+  ];
 }
 
 /** The image named REPOSITORY:TAG in the manifest at PATH (from the kit's root). */
@@ -27,7 +31,8 @@ export function imageIn(path: string, repository: string): string {
 export const stepImage = (step: string): string => imageIn(`steps/${step}/deploy/app.yaml`, 'hits');
 
 /** The operator's image, as its Deployment names it. */
-export const operatorImage = (): string => imageIn('steps/04-operator/operator/deploy/operator.yaml', 'latency-operator');
+export const operatorImage = (): string =>
+  imageIn('steps/04-operator/operator/deploy/operator.yaml', 'latency-operator');
 
 /**
  * The talk's latency threshold in ms: spec.thresholdMs of the LatencyScaler that step 04 ships.

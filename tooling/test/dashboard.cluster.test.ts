@@ -41,14 +41,26 @@ let createdMonitoring = false;
 let objects: Obj[];
 
 /** Runs kubectl and returns its error output when it fails, or undefined when it succeeds. */
-const refusal = (...args: string[]) => kubectl(...args).then(() => undefined, (err: Error & { stderr?: string }) => err.stderr ?? String(err));
+const refusal = (...args: string[]) =>
+  kubectl(...args).then(
+    () => undefined,
+    (err: Error & { stderr?: string }) => err.stderr ?? String(err),
+  );
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'kit-dashboard-'));
   // The dry run needs namespace `monitoring` (k8s/prometheus owns it; another test may be using
   // it). Wait out a deletion in progress, then create it only if it is missing.
-  const existing = await kubectl('get', 'namespace', MONITORING, '--ignore-not-found', '-o', 'jsonpath={.status.phase}');
-  if (existing === 'Terminating') await kubectl('wait', '--for=delete', `namespace/${MONITORING}`, '--timeout=120s');
+  const existing = await kubectl(
+    'get',
+    'namespace',
+    MONITORING,
+    '--ignore-not-found',
+    '-o',
+    'jsonpath={.status.phase}',
+  );
+  if (existing === 'Terminating')
+    await kubectl('wait', '--for=delete', `namespace/${MONITORING}`, '--timeout=120s');
   if (existing === '' || existing === 'Terminating') {
     await kubectl('create', 'namespace', MONITORING);
     createdMonitoring = true;
@@ -58,14 +70,20 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await kubectl('delete', 'namespace', psaNamespace, '--ignore-not-found', '--timeout=90s').catch(() => '');
+  await kubectl('delete', 'namespace', psaNamespace, '--ignore-not-found', '--timeout=90s').catch(
+    () => '',
+  );
   await rm(tmp, { recursive: true, force: true });
   if (!createdMonitoring) return;
   // Remove the namespace only as we made it: empty. If something moved in meanwhile (another test
   // applied k8s/prometheus), it is theirs now.
-  const inside = (await kubectl('-n', MONITORING, 'get', 'all,configmaps,secrets,serviceaccounts', '-o', 'name'))
+  const inside = (
+    await kubectl('-n', MONITORING, 'get', 'all,configmaps,secrets,serviceaccounts', '-o', 'name')
+  )
     .split('\n')
-    .filter((name) => name && name !== 'configmap/kube-root-ca.crt' && name !== 'serviceaccount/default');
+    .filter(
+      (name) => name && name !== 'configmap/kube-root-ca.crt' && name !== 'serviceaccount/default',
+    );
   // Waits until it is gone: applying k8s/prometheus into a terminating namespace is refused.
   if (inside.length === 0) await kubectl('delete', 'namespace', MONITORING, '--timeout=90s');
   else console.log(`namespace ${MONITORING} left in place: ${inside.join(', ')}`);
@@ -78,17 +96,27 @@ const one = (kind: string, name: string) => {
 };
 
 test('the API server accepts every object of `kubectl apply -k k8s/dashboard` (server-side dry run), all in monitoring', () => {
-  expect(objects.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+  expect(objects.map((o) => o.kind).sort()).toEqual([
+    'ConfigMap',
+    'ConfigMap',
+    'Deployment',
+    'Service',
+    'ServiceAccount',
+  ]);
   expect(objects.filter((o) => o.metadata.namespace !== MONITORING)).toEqual([]);
   // The ConfigMap is generated from hits.json as it is in git, under a content-hash name.
   const dashboards = one('ConfigMap', 'grafana-dashboards-');
   expect(dashboards.data?.['hits.json']).toBe(readFileSync(`${DIR}/hits.json`, 'utf8'));
   const provisioning = one('ConfigMap', 'grafana-provisioning-');
-  expect(Object.keys(provisioning.data ?? {}).sort()).toEqual(['dashboards.yaml', 'datasources.yaml']);
+  expect(Object.keys(provisioning.data ?? {}).sort()).toEqual([
+    'dashboards.yaml',
+    'datasources.yaml',
+  ]);
 });
 
 test('Grafana: anonymous Viewers, no login of any kind, no password or Secret anywhere', () => {
-  const [grafana] = (one('Deployment', 'grafana').spec as { template: { spec: PodSpec } }).template.spec.containers;
+  const [grafana] = (one('Deployment', 'grafana').spec as { template: { spec: PodSpec } }).template
+    .spec.containers;
   const env = Object.fromEntries((grafana?.env ?? []).map((e) => [e.name, e.value]));
   expect(env).toMatchObject({
     GF_AUTH_ANONYMOUS_ENABLED: 'true',
@@ -97,7 +125,9 @@ test('Grafana: anonymous Viewers, no login of any kind, no password or Secret an
     GF_AUTH_DISABLE_LOGIN_FORM: 'true',
     GF_AUTH_BASIC_ENABLED: 'false',
   });
-  expect((grafana?.env ?? []).filter((e) => e.valueFrom || /PASSWORD|SECRET|TOKEN/.test(e.name))).toEqual([]);
+  expect(
+    (grafana?.env ?? []).filter((e) => e.valueFrom || /PASSWORD|SECRET|TOKEN/.test(e.name)),
+  ).toEqual([]);
   expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
 });
 
@@ -105,12 +135,22 @@ test('Grafana: pinned 12.x, non-root, read-only root filesystem with emptyDirs, 
   const spec = (one('Deployment', 'grafana').spec as { template: { spec: PodSpec } }).template.spec;
   const [grafana] = spec.containers;
   expect(grafana?.image).toMatch(/^grafana\/grafana:12\.\d+\.\d+$/);
-  expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-  expect(grafana?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(spec.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  expect(grafana?.securityContext).toEqual({
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  });
   expect(grafana?.readinessProbe.httpGet.path).toBe('/api/health');
   expect(grafana?.livenessProbe.httpGet.path).toBe('/api/health');
   expect(Object.keys(grafana?.resources.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
-  const volume = (mountPath: string) => spec.volumes.find((v) => v.name === grafana?.volumeMounts.find((m) => m.mountPath === mountPath)?.name);
+  const volume = (mountPath: string) =>
+    spec.volumes.find(
+      (v) => v.name === grafana?.volumeMounts.find((m) => m.mountPath === mountPath)?.name,
+    );
   expect(volume('/var/lib/grafana')?.emptyDir).toBeDefined();
   expect(volume('/tmp')?.emptyDir).toBeDefined();
   // Every ConfigMap it mounts is one of the generated ones (kustomize rewrote the hashed names).
@@ -121,12 +161,18 @@ test('Grafana: pinned 12.x, non-root, read-only root filesystem with emptyDirs, 
 });
 
 test('the Service is ClusterIP on 3000, and the datasource is the Service k8s/prometheus creates', async () => {
-  const service = one('Service', 'grafana').spec as { type: string; ports: Array<{ port: number }> };
+  const service = one('Service', 'grafana').spec as {
+    type: string;
+    ports: Array<{ port: number }>;
+  };
   expect(service.type).toBe('ClusterIP'); // the server's default, as applied: no NodePort, no LoadBalancer
   expect(service.ports.map((p) => p.port)).toEqual([3000]);
   const datasources = one('ConfigMap', 'grafana-provisioning-').data?.['datasources.yaml'] ?? '';
-  const [, name, namespace, port] = /url: http:\/\/([\w-]+)\.([\w-]+)\.svc:(\d+)\n/.exec(datasources) ?? [];
-  const prometheus = (await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus`)).split('\n---\n').find((doc) => /^kind: Service$/m.test(doc));
+  const [, name, namespace, port] =
+    /url: http:\/\/([\w-]+)\.([\w-]+)\.svc:(\d+)\n/.exec(datasources) ?? [];
+  const prometheus = (await kubectl('kustomize', `${KIT_ROOT}/k8s/prometheus`))
+    .split('\n---\n')
+    .find((doc) => /^kind: Service$/m.test(doc));
   expect(prometheus).toMatch(new RegExp(`^  name: ${name}\\n  namespace: ${namespace}$`, 'm'));
   expect(prometheus).toMatch(new RegExp(`^  - name: http\\n    port: ${port}$`, 'm'));
 });
@@ -136,23 +182,38 @@ test('the dry run is strict: a misspelt field is refused (so the pass above mean
   expect(rendered).toContain('readinessProbe:');
   const broken = join(tmp, 'broken.yaml');
   await writeFile(broken, rendered.replace('readinessProbe:', 'readinessProbes:'));
-  expect(await refusal('apply', '--dry-run=server', '-f', broken)).toMatch(/unknown field.*readinessProbes/);
+  expect(await refusal('apply', '--dry-run=server', '-f', broken)).toMatch(
+    /unknown field.*readinessProbes/,
+  );
 });
 
 test('Grafana\'s pod meets Pod Security "restricted" (and a root-allowing copy does not)', async () => {
-  await writeFile(join(tmp, 'ns.json'), JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: psaNamespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-  }));
+  await writeFile(
+    join(tmp, 'ns.json'),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: psaNamespace,
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+      },
+    }),
+  );
   await kubectl('create', '-f', join(tmp, 'ns.json'));
   await kubectl('-n', psaNamespace, 'create', 'serviceaccount', 'grafana'); // pods must name an existing one
   const spec = (one('Deployment', 'grafana').spec as { template: { spec: PodSpec } }).template.spec;
-  const pod = (podSpec: PodSpec) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grafana', namespace: psaNamespace }, spec: podSpec });
+  const pod = (podSpec: PodSpec) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'grafana', namespace: psaNamespace },
+    spec: podSpec,
+  });
   await writeFile(join(tmp, 'pod.json'), JSON.stringify(pod(spec)));
   expect(await refusal('create', '--dry-run=server', '-f', join(tmp, 'pod.json'))).toBeUndefined();
   const loose = structuredClone(spec);
   loose.securityContext = { ...loose.securityContext, runAsNonRoot: false };
   await writeFile(join(tmp, 'loose.json'), JSON.stringify(pod(loose)));
-  expect(await refusal('create', '--dry-run=server', '-f', join(tmp, 'loose.json'))).toMatch(/violates PodSecurity "restricted/);
+  expect(await refusal('create', '--dry-run=server', '-f', join(tmp, 'loose.json'))).toMatch(
+    /violates PodSecurity "restricted/,
+  );
 }, 120_000);

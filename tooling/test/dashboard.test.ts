@@ -6,8 +6,21 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  KIT_ROOT, PROMETHEUS_PORT, buildStep, eventually, hit, promQuery, runK6, startApp, startNetwork, startPrometheus,
-  startRedis, teardown, urlOf, type StartedNetwork, type StartedTestContainer,
+  KIT_ROOT,
+  PROMETHEUS_PORT,
+  buildStep,
+  eventually,
+  hit,
+  promQuery,
+  runK6,
+  startApp,
+  startNetwork,
+  startPrometheus,
+  startRedis,
+  teardown,
+  urlOf,
+  type StartedNetwork,
+  type StartedTestContainer,
 } from '@kit/testkit';
 import { queryRange } from '../lib/prometheus.js';
 
@@ -48,9 +61,15 @@ interface Dashboard {
 
 const read = (path: string) => readFileSync(`${KIT_ROOT}/${path}`, 'utf8');
 const dashboard = JSON.parse(read('k8s/dashboard/hits.json')) as Dashboard;
-const targets = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
-const recorded = [...read('k8s/prometheus/rules.yml').matchAll(/^\s*- record: (\S+)$/gm)].map((m) => m[1]!);
-const datasourceUid = /^\s+uid: (\S+)$/m.exec(read('k8s/dashboard/provisioning/datasources.yaml'))?.[1];
+const targets = dashboard.panels.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ panel, target })),
+);
+const recorded = [...read('k8s/prometheus/rules.yml').matchAll(/^\s*- record: (\S+)$/gm)].map(
+  (m) => m[1]!,
+);
+const datasourceUid = /^\s+uid: (\S+)$/m.exec(
+  read('k8s/dashboard/provisioning/datasources.yaml'),
+)?.[1];
 const SCRAPE_INTERVAL = '5s'; // docker.yml and prometheus.yml; the datasource's timeInterval
 
 /**
@@ -83,7 +102,9 @@ function metricNames(expr: string): string[] {
 /** The panel whose queries select `name`; a name starting with `:` is a recorded series' suffix. */
 function panelReading(name: string): Panel {
   const metric = name.startsWith(':') ? recorded.find((r) => r.endsWith(name)) : name;
-  const panel = dashboard.panels.find((p) => (p.targets ?? []).some((t) => metric && metricNames(t.expr).includes(metric)));
+  const panel = dashboard.panels.find((p) =>
+    (p.targets ?? []).some((t) => metric && metricNames(t.expr).includes(metric)),
+  );
   if (!panel) throw new Error(`no panel selects ${metric ?? `a recorded series …${name}`}`);
   return panel;
 }
@@ -92,13 +113,21 @@ describe('hits.json, as written', () => {
   test('a `namespace` variable (default hits), refresh 5 s, last 15 min, every query on the provisioned datasource', () => {
     expect(dashboard.refresh).toBe('5s');
     expect(dashboard.time).toEqual({ from: 'now-15m', to: 'now' });
-    expect(dashboard.templating.list.map((v) => [v.name, v.current.value])).toEqual([['namespace', 'hits']]);
+    expect(dashboard.templating.list.map((v) => [v.name, v.current.value])).toEqual([
+      ['namespace', 'hits'],
+    ]);
     expect(datasourceUid).toBeDefined();
     expect(dashboard.templating.list[0]?.datasource?.uid).toBe(datasourceUid);
     expect(targets.length).toBeGreaterThanOrEqual(5);
     for (const { panel, target } of targets) {
-      expect({ panel: panel.title, uid: target.datasource?.uid ?? panel.datasource?.uid }).toEqual({ panel: panel.title, uid: datasourceUid });
-      expect({ panel: panel.title, expr: target.expr }).toEqual({ panel: panel.title, expr: expect.stringContaining('namespace="$namespace"') });
+      expect({ panel: panel.title, uid: target.datasource?.uid ?? panel.datasource?.uid }).toEqual({
+        panel: panel.title,
+        uid: datasourceUid,
+      });
+      expect({ panel: panel.title, expr: target.expr }).toEqual({
+        panel: panel.title,
+        expr: expect.stringContaining('namespace="$namespace"'),
+      });
     }
   });
 
@@ -106,7 +135,10 @@ describe('hits.json, as written', () => {
     const latency = panelReading(':p95_30s');
     expect(latency).toBe(panelReading(':p50_30s'));
     expect(latency.fieldConfig?.defaults.unit).toBe('s');
-    expect(latency.fieldConfig?.defaults.thresholds?.steps.map((s) => s.value)).toEqual([null, 0.1]);
+    expect(latency.fieldConfig?.defaults.thresholds?.steps.map((s) => s.value)).toEqual([
+      null,
+      0.1,
+    ]);
     expect(latency.fieldConfig?.defaults.custom?.thresholdsStyle?.mode).not.toBe('off');
     // p95 <= 100 ms exactly when at least 95 % of requests took <= 100 ms (0.1 is a bucket edge).
     const share = panelReading(':share_under_100ms_30s');
@@ -117,12 +149,18 @@ describe('hits.json, as written', () => {
 
   test('every recorded series of rules.yml has a panel, and no query re-derives one from the raw histogram', () => {
     // The extractor itself, on a query this dashboard must never contain:
-    expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(x_bucket{le="0.1"}[5m] offset 5m))) and on (app) y > 0')).toEqual(['x_bucket', 'y']);
+    expect(
+      metricNames(
+        'histogram_quantile(0.95, sum by (le) (rate(x_bucket{le="0.1"}[5m] offset 5m))) and on (app) y > 0',
+      ),
+    ).toEqual(['x_bucket', 'y']);
     const used = new Set(targets.flatMap(({ target }) => metricNames(target.expr)));
     expect(recorded.length).toBeGreaterThanOrEqual(4);
     expect(recorded.filter((name) => !used.has(name))).toEqual([]);
     for (const { target } of targets) {
-      expect(target.expr).not.toMatch(/histogram_quantile|request_latency_seconds_(bucket|count|sum)|\brate\(|\birate\(|\bincrease\(/);
+      expect(target.expr).not.toMatch(
+        /histogram_quantile|request_latency_seconds_(bucket|count|sum)|\brate\(|\birate\(|\bincrease\(/,
+      );
     }
   });
 });
@@ -135,7 +173,9 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
   const base = () => `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}`;
 
   /** A range query like a Grafana panel's: the last 15 min, one point per scrape interval. */
-  async function panelQuery(expr: string): Promise<Array<{ metric: Record<string, string>; values: number[] }>> {
+  async function panelQuery(
+    expr: string,
+  ): Promise<Array<{ metric: Record<string, string>; values: number[] }>> {
     const end = Math.floor(Date.now() / 1000);
     const series = await queryRange(base(), expr, end - 15 * 60, end, SCRAPE_INTERVAL);
     return series.map(({ metric, values }) => ({ metric, values: values.map(([, v]) => v) }));
@@ -166,7 +206,9 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
     );
     expect(exported).toContain('request_latency_seconds_count');
     const known = new Set([...recorded, ...exported, 'up']);
-    const unknown = targets.flatMap(({ target }) => metricNames(target.expr).filter((name) => !known.has(name)));
+    const unknown = targets.flatMap(({ target }) =>
+      metricNames(target.expr).filter((name) => !known.has(name)),
+    );
     expect(unknown).toEqual([]);
   });
 
@@ -175,15 +217,22 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
     for (const { panel, target } of targets) {
       const series = await panelQuery(asSent(target.expr, 'docker'));
       const values = series.flatMap((s) => s.values);
-      console.log(`${panel.title} [${target.refId}]: ${series.length} series, ${values.length} points, last ${values.at(-1)}`);
+      console.log(
+        `${panel.title} [${target.refId}]: ${series.length} series, ${values.length} points, last ${values.at(-1)}`,
+      );
       if (values.length === 0) problems.push(`${panel.title} [${target.refId}]: no data`);
-      if (values.some((v) => !Number.isFinite(v))) problems.push(`${panel.title} [${target.refId}]: ${values.filter((v) => !Number.isFinite(v)).join(',')}`);
+      if (values.some((v) => !Number.isFinite(v)))
+        problems.push(
+          `${panel.title} [${target.refId}]: ${values.filter((v) => !Number.isFinite(v)).join(',')}`,
+        );
     }
     expect(problems).toEqual([]);
     // What the panels say is what the setup is: one replica scraped, a share within 0..1.
     const [replicas] = await panelQuery(asSent(panelReading('up').targets![0]!.expr, 'docker'));
     expect(replicas?.values.at(-1)).toBe(1);
-    const [share] = await panelQuery(asSent(panelReading(':share_under_100ms_30s').targets![0]!.expr, 'docker'));
+    const [share] = await panelQuery(
+      asSent(panelReading(':share_under_100ms_30s').targets![0]!.expr, 'docker'),
+    );
     expect(share?.values.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
@@ -194,6 +243,7 @@ describe('every panel has data from a real Prometheus scraping the step 03 app u
     const url = `${base()}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': metric! })}`;
     const { data } = (await (await fetch(url)).json()) as { data: string[] };
     expect(data).toEqual(['docker']);
-    for (const { target } of targets) expect(await panelQuery(asSent(target.expr, 'not-a-namespace'))).toEqual([]);
+    for (const { target } of targets)
+      expect(await panelQuery(asSent(target.expr, 'not-a-namespace'))).toEqual([]);
   });
 });

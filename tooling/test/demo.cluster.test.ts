@@ -41,8 +41,14 @@ interface Summary {
 
 test('the operator beat: scales up as the capacity model needs, p95 recovers under 100 ms, back to minReplicas', async () => {
   const started = Date.now();
-  const { stdout } = await execFileAsync(`${KIT_ROOT}/kit`, ['demo', '--auto', '--from', 'operator', '--out', out], { maxBuffer: 64 * 1024 * 1024 });
-  console.log(`${stdout}\n./kit demo --auto --from operator: ${Math.round((Date.now() - started) / 1000)} s`);
+  const { stdout } = await execFileAsync(
+    `${KIT_ROOT}/kit`,
+    ['demo', '--auto', '--from', 'operator', '--out', out],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  console.log(
+    `${stdout}\n./kit demo --auto --from operator: ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   const summary = JSON.parse(await readFile(`${out}/summary.json`, 'utf8')) as Summary;
   console.log(JSON.stringify(summary, null, 2));
 

@@ -15,7 +15,12 @@ import { KIT_ROOT, docker } from '@kit/testkit';
 const execFileAsync = promisify(execFile);
 const WRAPPER = `${KIT_ROOT}/tooling/install/kit-runc`;
 const ALL = ['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE', 'CAP_BPF'];
-const caps = () => ({ bounding: [...ALL], effective: [...ALL], permitted: [...ALL], ambient: [] as string[] });
+const caps = () => ({
+  bounding: [...ALL],
+  effective: [...ALL],
+  permitted: [...ALL],
+  ambient: [] as string[],
+});
 // This CI machine's bounding set: every capability up to CAP_CHECKPOINT_RESTORE (40) but CAP_SYS_RESOURCE (24).
 const LACKS_SYS_RESOURCE = '000001fffeffffff';
 const FULL = '000001ffffffffff';
@@ -30,24 +35,57 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const wrapper = (capbnd: string, ...args: string[]) =>
-  execFileAsync(WRAPPER, args, { env: { ...process.env, KIT_RUNC: join(dir, 'runc'), KIT_CAPBND: capbnd } });
+  execFileAsync(WRAPPER, args, {
+    env: { ...process.env, KIT_RUNC: join(dir, 'runc'), KIT_CAPBND: capbnd },
+  });
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 test('create: removes from the bundle spec exactly what the bounding set lacks, then runs runc with the same arguments', async () => {
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { capabilities: caps() } }));
-  const args = ['--root', '/run/docker/runtime-runc/moby', '--log', 'x.log', 'create', '--bundle', dir, '--pid-file', 'p', 'abc'];
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ ociVersion: '1.0.2', process: { capabilities: caps() } }),
+  );
+  const args = [
+    '--root',
+    '/run/docker/runtime-runc/moby',
+    '--log',
+    'x.log',
+    'create',
+    '--bundle',
+    dir,
+    '--pid-file',
+    'p',
+    'abc',
+  ];
   await wrapper(LACKS_SYS_RESOURCE, ...args);
-  const spec = json(join(dir, 'config.json')) as { ociVersion: string; process: { capabilities: Record<string, string[]> } };
+  const spec = json(join(dir, 'config.json')) as {
+    ociVersion: string;
+    process: { capabilities: Record<string, string[]> };
+  };
   const without = ALL.filter((cap) => cap !== 'CAP_SYS_RESOURCE');
-  expect(spec.process.capabilities).toEqual({ bounding: without, effective: without, permitted: without, ambient: [] });
+  expect(spec.process.capabilities).toEqual({
+    bounding: without,
+    effective: without,
+    permitted: without,
+    ambient: [],
+  });
   expect(spec.ociVersion).toBe('1.0.2');
   expect(readFileSync(join(dir, 'args'), 'utf8').trim()).toBe(args.join(' '));
 });
 
 test('exec: edits the --process file; other commands and a full bounding set change nothing', async () => {
   writeFileSync(join(dir, 'process.json'), JSON.stringify({ args: ['sh'], capabilities: caps() }));
-  await wrapper(LACKS_SYS_RESOURCE, 'exec', '--process', join(dir, 'process.json'), '--detach', 'abc');
-  expect((json(join(dir, 'process.json')).capabilities as Record<string, string[]>).bounding).not.toContain('CAP_SYS_RESOURCE');
+  await wrapper(
+    LACKS_SYS_RESOURCE,
+    'exec',
+    '--process',
+    join(dir, 'process.json'),
+    '--detach',
+    'abc',
+  );
+  expect(
+    (json(join(dir, 'process.json')).capabilities as Record<string, string[]>).bounding,
+  ).not.toContain('CAP_SYS_RESOURCE');
 
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { capabilities: caps() } }));
   const before = readFileSync(join(dir, 'config.json'), 'utf8');
@@ -58,8 +96,17 @@ test('exec: edits the --process file; other commands and a full bounding set cha
 });
 
 test("a --privileged container runs on the kit's engine, with every capability the host has and none it lacks", async () => {
-  const hostBnd = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
-  const status = await docker('run', '--rm', '--privileged', 'kube-selfops/debian:bookworm-minbase', 'cat', '/proc/self/status');
+  const hostBnd = BigInt(
+    `0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`,
+  );
+  const status = await docker(
+    'run',
+    '--rm',
+    '--privileged',
+    'kube-selfops/debian:bookworm-minbase',
+    'cat',
+    '/proc/self/status',
+  );
   const eff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(status)![1]}`);
   expect(eff & ~hostBnd).toBe(0n);
   const SYS_ADMIN = 1n << 21n;

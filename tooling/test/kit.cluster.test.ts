@@ -7,7 +7,20 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT, Session, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, docker, eventually, holdLock, kubectl, kubectlJson, runAndCheck } from '@kit/testkit';
+import {
+  KIT_ROOT,
+  Session,
+  blocksFor,
+  clusterEnv,
+  deleteNamespace,
+  deletePrometheus,
+  docker,
+  eventually,
+  holdLock,
+  kubectl,
+  kubectlJson,
+  runAndCheck,
+} from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,11 +33,15 @@ test("the root README's kind block, as written: ./kit up 02 --context kind-kube-
   await deleteNamespace('hits');
   // An attendee's shell: the default kubeconfig, where kind wrote the context (up.sh makes sure it
   // is there); the kit's kind and kubectl only where none is installed.
-  const env = { ...process.env, KUBECONFIG: '', PATH: `${process.env.PATH ?? ''}:${dirname(clusterEnv().kubectl)}` };
+  const env = {
+    ...process.env,
+    KUBECONFIG: '',
+    PATH: `${process.env.PATH ?? ''}:${dirname(clusterEnv().kubectl)}`,
+  };
   const blocks = blocksFor(readFileSync(`${KIT_ROOT}/README.md`, 'utf8'), 'cluster');
   expect(blocks.map((block) => block.code.split('\n')[0])).toEqual([
     './kit up 02 --context kind-kube-selfops   # build, load, apply k8s/hits + steps/02/deploy, wait',
-    "curl -s http://127.0.0.1:8080/ | grep -E 'id=\"(version|redis)\"'",
+    'curl -s http://127.0.0.1:8080/ | grep -E \'id="(version|redis)"\'',
   ]);
   const session = new Session(KIT_ROOT, env);
   try {
@@ -33,23 +50,36 @@ test("the root README's kind block, as written: ./kit up 02 --context kind-kube-
     await session.end();
   }
 
-  const deployment = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
-    '-n', 'hits', 'get', 'deploy', 'hits');
+  const deployment = await kubectlJson<{
+    spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } };
+  }>('-n', 'hits', 'get', 'deploy', 'hits');
   const [container] = deployment.spec.template.spec.containers;
   const imageId = (await docker('image', 'inspect', '-f', '{{.Id}}', 'hits:1.2.0')).trim();
   expect(container?.image).toBe(`hits:1.2.0-${imageId.replace('sha256:', '').slice(0, 12)}`);
   expect(container?.imagePullPolicy).toBe('Never');
 
   // k8s/hits came with it: the namespace's Pod Security levels, Redis running as uid 999.
-  const namespace = await kubectlJson<{ metadata: { labels: Record<string, string> } }>('get', 'namespace', 'hits');
+  const namespace = await kubectlJson<{ metadata: { labels: Record<string, string> } }>(
+    'get',
+    'namespace',
+    'hits',
+  );
   expect(namespace.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('baseline');
   expect((await kubectl('-n', 'hits', 'exec', 'redis-0', '--', 'id', '-u')).trim()).toBe('999');
 }, 600_000);
 
 test('--context NAME of a cluster that is not there: one clear error, exit 1', async () => {
-  const env = { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig', PATH: `${dirname(clusterEnv().kubectl)}:${process.env.PATH}` };
-  const failure = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '02', '--context', 'nowhere'], { env }).then(
-    () => undefined, (err: { code: number; stderr: string }) => err);
+  const env = {
+    ...process.env,
+    KUBECONFIG: '/nonexistent/kubeconfig',
+    PATH: `${dirname(clusterEnv().kubectl)}:${process.env.PATH}`,
+  };
+  const failure = await execFileAsync(`${KIT_ROOT}/kit`, ['up', '02', '--context', 'nowhere'], {
+    env,
+  }).then(
+    () => undefined,
+    (err: { code: number; stderr: string }) => err,
+  );
   expect(failure?.code).toBe(1);
   expect(failure?.stderr).toMatch(/Is the cluster of context "nowhere" running\?/);
 }, 120_000);
@@ -63,18 +93,43 @@ test('up 04 --cluster right after a README clean-up: it waits for namespace hits
   // (a namespace alone may be gone before up, which builds and loads images first, looks).
   await kubectl('apply', '-k', `${KIT_ROOT}/k8s/hits`);
   await kubectl('-n', 'hits', 'create', 'configmap', 'held');
-  await kubectl('-n', 'hits', 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":["kube-selfops.dev/test-hold"]}}');
-  const release = () => kubectl('-n', 'hits', 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+  await kubectl(
+    '-n',
+    'hits',
+    'patch',
+    'configmap',
+    'held',
+    '--type=merge',
+    '-p',
+    '{"metadata":{"finalizers":["kube-selfops.dev/test-hold"]}}',
+  );
+  const release = () =>
+    kubectl(
+      '-n',
+      'hits',
+      'patch',
+      'configmap',
+      'held',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    );
   await kubectl('delete', 'namespace', 'hits', '--wait=false');
   // The CRD stays installed for the files of the other lane that use it (tooling/testkit/lock.ts).
   const releaseCrd = await holdLock('crd', 'shared');
   try {
-    const up = execFileAsync(`${KIT_ROOT}/kit`, ['up', '04', '--cluster'], { maxBuffer: 16 * 1024 * 1024 });
+    const up = execFileAsync(`${KIT_ROOT}/kit`, ['up', '04', '--cluster'], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     up.catch(() => undefined); // awaited below; this keeps an early failure from going unhandled
     let said = '';
     up.child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
     const waits = 'namespace hits is being deleted (a clean-up just ran): waiting until it is gone';
-    await eventually('./kit up to say it waits for namespace hits', () => Promise.resolve(said.includes(waits) ? true : undefined), 120_000);
+    await eventually(
+      './kit up to say it waits for namespace hits',
+      () => Promise.resolve(said.includes(waits) ? true : undefined),
+      120_000,
+    );
     await release();
     const { stdout } = await up;
     expect(stdout).toContain('open http://127.0.0.1:30080/');
@@ -85,13 +140,31 @@ test('up 04 --cluster right after a README clean-up: it waits for namespace hits
     expect(page).toMatch(/<dd id="hostname">hits-[a-z0-9]+-[a-z0-9]+<\/dd>/); // the pod's name
     expect(page).toContain('<dd id="redis">connected</dd>');
     expect(stdout).toContain('kubectl -n hits get latencyscalers');
-    const operator = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } } } }>(
-      '-n', 'hits', 'get', 'deploy', 'latency-operator');
-    expect(operator.spec.template.spec.containers[0]).toMatchObject({ image: expect.stringMatching(/^latency-operator:0\.1\.0-[0-9a-f]{12}$/), imagePullPolicy: 'Never' });
+    const operator = await kubectlJson<{
+      spec: {
+        template: { spec: { containers: Array<{ image: string; imagePullPolicy: string }> } };
+      };
+    }>('-n', 'hits', 'get', 'deploy', 'latency-operator');
+    expect(operator.spec.template.spec.containers[0]).toMatchObject({
+      image: expect.stringMatching(/^latency-operator:0\.1\.0-[0-9a-f]{12}$/),
+      imagePullPolicy: 'Never',
+    });
     // The operator reads its LatencyScaler and writes its status: scraped, no traffic yet, a fact.
-    const reason = async () => (await kubectlJson<{ status?: { conditions?: Array<{ type: string; reason: string }> } }>('-n', 'hits', 'get', 'latencyscaler', 'hits'))
-      .status?.conditions?.find((c) => c.type === 'MetricAvailable')?.reason;
-    await eventually('the LatencyScaler to report NoTraffic', async () => ((await reason()) === 'NoTraffic' ? true : undefined), 60_000).catch(() => undefined);
+    const reason = async () =>
+      (
+        await kubectlJson<{ status?: { conditions?: Array<{ type: string; reason: string }> } }>(
+          '-n',
+          'hits',
+          'get',
+          'latencyscaler',
+          'hits',
+        )
+      ).status?.conditions?.find((c) => c.type === 'MetricAvailable')?.reason;
+    await eventually(
+      'the LatencyScaler to report NoTraffic',
+      async () => ((await reason()) === 'NoTraffic' ? true : undefined),
+      60_000,
+    ).catch(() => undefined);
     expect(await reason()).toBe('NoTraffic');
   } finally {
     await release().catch(() => undefined); // gone with its namespace once released
@@ -104,21 +177,49 @@ test('up 04 --cluster right after a README clean-up: it waits for namespace hits
 test("deleteNamespace (every cluster test's fresh start) fails, saying why, when a namespace stays", async () => {
   const NS = 'kit-stuck';
   const hold = 'kube-selfops.dev/test-hold'; // a finalizer nobody removes: the namespace cannot finish
-  const release = () => kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+  const release = () =>
+    kubectl(
+      '-n',
+      NS,
+      'patch',
+      'configmap',
+      'held',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    );
   // A run killed in the middle of this test leaves the namespace held; the next run releases it.
-  if (await kubectl('-n', NS, 'get', 'configmap', 'held', '--ignore-not-found', '-o', 'name')) await release();
+  if (await kubectl('-n', NS, 'get', 'configmap', 'held', '--ignore-not-found', '-o', 'name'))
+    await release();
   await deleteNamespace(NS);
   await kubectl('create', 'namespace', NS);
   await kubectl('-n', NS, 'create', 'configmap', 'held');
-  await kubectl('-n', NS, 'patch', 'configmap', 'held', '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: [hold] } }));
+  await kubectl(
+    '-n',
+    NS,
+    'patch',
+    'configmap',
+    'held',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ metadata: { finalizers: [hold] } }),
+  );
   try {
     // The deletion starts, and the namespace controller says why it cannot finish (a condition);
     // waited for, not guessed: a fixed 5 s was too short on a busy CI machine, 30 s too long.
     await kubectl('delete', 'namespace', NS, '--wait=false');
-    await kubectl('wait', 'namespace', NS, '--for=condition=NamespaceFinalizersRemaining', '--timeout=60s');
+    await kubectl(
+      'wait',
+      'namespace',
+      NS,
+      '--for=condition=NamespaceFinalizersRemaining',
+      '--timeout=60s',
+    );
     const failure = deleteNamespace(NS, 5);
     await expect(failure).rejects.toThrow(`could not delete namespace ${NS}`);
-    await expect(failure).rejects.toThrow(/checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/);
+    await expect(failure).rejects.toThrow(
+      /checking it is gone: still there \(Terminating\).*NamespaceFinalizersRemaining: .*kube-selfops\.dev\/test-hold/,
+    );
   } finally {
     await release();
   }

@@ -17,6 +17,10 @@ const findings = (linter: string) =>
       `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || err.message,
   );
 
-test.each(['eslint', 'prettier', 'shellcheck'])('%s finds nothing', async (linter) => {
-  expect(await findings(linter)).toBe('');
-}, 300_000);
+test.each(['eslint', 'prettier', 'shellcheck'])(
+  '%s finds nothing',
+  async (linter) => {
+    expect(await findings(linter)).toBe('');
+  },
+  300_000,
+);

@@ -14,7 +14,10 @@ afterAll(() => rmSync(LOCK_DIR, { recursive: true, force: true }));
 
 /** Resolves to 'held' if the lock is taken within MS, else 'waiting' (and releases it when it comes). */
 async function within(ms: number, take: Promise<() => Promise<void>>): Promise<'held' | 'waiting'> {
-  const outcome = await Promise.race([take.then(() => 'held' as const), sleep(ms).then(() => 'waiting' as const)]);
+  const outcome = await Promise.race([
+    take.then(() => 'held' as const),
+    sleep(ms).then(() => 'waiting' as const),
+  ]);
   if (outcome === 'waiting') void take.then((release) => release());
   return outcome;
 }
@@ -42,13 +45,23 @@ test('shared holders hold it together; an exclusive one waits for the last of th
 
 test('locks of other names are independent', async () => {
   const release = await holdLock('one', 'exclusive');
-  expect(await within(1000, holdLock('two', 'exclusive').then(async (r) => { await r(); return r; }))).toBe('held');
+  expect(
+    await within(
+      1000,
+      holdLock('two', 'exclusive').then(async (r) => {
+        await r();
+        return r;
+      }),
+    ),
+  ).toBe('held');
   await release();
 });
 
 test('a holder that dies releases the lock', async () => {
   // Another process takes it exclusive, as holdLock's child does, and is killed: the lock is free again.
-  const other = spawn('sh', ['-c', `exec 9>>'${LOCK_DIR}/crd.lock'; flock -x 9; exec sleep 60`], { stdio: 'ignore' });
+  const other = spawn('sh', ['-c', `exec 9>>'${LOCK_DIR}/crd.lock'; flock -x 9; exec sleep 60`], {
+    stdio: 'ignore',
+  });
   await sleep(300);
   expect(await within(300, holdLock('crd', 'shared'))).toBe('waiting');
   other.kill('SIGKILL');

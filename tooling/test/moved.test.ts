@@ -20,7 +20,10 @@ test('the operator: its namespace, its RoleBinding subject, its Prometheus addre
   expect(changed(manifests, movedTo(manifests, 'e2e-04'))).toEqual([
     ...Array.from({ length: 4 }, () => ['namespace: hits', 'namespace: e2e-04']), // Role, ServiceAccount, RoleBinding and its subject
     ['namespace: hits', 'namespace: e2e-04'], // the Deployment
-    ['value: http://prometheus.monitoring.svc:9090', 'value: http://prometheus.e2e-04-monitoring.svc:9090'],
+    [
+      'value: http://prometheus.monitoring.svc:9090',
+      'value: http://prometheus.e2e-04-monitoring.svc:9090',
+    ],
   ]);
 });
 
@@ -28,11 +31,18 @@ test('Prometheus: its namespace, and the pods it scrapes with the namespace labe
   const objects = read('k8s/prometheus/prometheus.yaml');
   const moved = changed(objects, movedTo(objects, 'e2e-03'));
   expect(moved[0]).toEqual(['name: monitoring', 'name: e2e-03-monitoring']); // the Namespace
-  expect(moved.slice(1).every(([a, b]) => a === 'namespace: monitoring' && b === 'namespace: e2e-03-monitoring')).toBe(true);
+  expect(
+    moved
+      .slice(1)
+      .every(([a, b]) => a === 'namespace: monitoring' && b === 'namespace: e2e-03-monitoring'),
+  ).toBe(true);
   // As kustomize embeds it in the ConfigMap: indented.
   const config = read('k8s/prometheus/prometheus.yml').replace(/^/gm, '    ');
   expect(changed(config, movedTo(config, 'e2e-03'))).toEqual([
-    ['- names: [hits-metrics.hits.svc.cluster.local]', '- names: [hits-metrics.e2e-03.svc.cluster.local]'],
+    [
+      '- names: [hits-metrics.hits.svc.cluster.local]',
+      '- names: [hits-metrics.e2e-03.svc.cluster.local]',
+    ],
     ['replacement: hits', 'replacement: e2e-03'], // target_label namespace; the app label stays hits
   ]);
 });

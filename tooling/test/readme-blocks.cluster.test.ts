@@ -12,20 +12,45 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { KIT_ROOT, blocksFor, clusterEnv, deleteNamespace, deletePrometheus, describeReadme, holdLock } from '@kit/testkit';
+import {
+  KIT_ROOT,
+  blocksFor,
+  clusterEnv,
+  deleteNamespace,
+  deletePrometheus,
+  describeReadme,
+  holdLock,
+} from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const { kubeconfig, kubectl, kindCluster } = clusterEnv();
-const env = { ...process.env, KUBECONFIG: kubeconfig, KIND_CLUSTER_NAME: kindCluster, PATH: `${dirname(kubectl)}:${process.env.PATH ?? ''}` };
-const fresh = () => Promise.all([deleteNamespace('hits'), deletePrometheus()]).then(() => undefined);
+const env = {
+  ...process.env,
+  KUBECONFIG: kubeconfig,
+  KIND_CLUSTER_NAME: kindCluster,
+  PATH: `${dirname(kubectl)}:${process.env.PATH ?? ''}`,
+};
+const fresh = () =>
+  Promise.all([deleteNamespace('hits'), deletePrometheus()]).then(() => undefined);
 
 /** Runs the `docker build` lines of the README's Docker blocks, one after another, from the step's folder. */
 async function buildImages(step: string, markdown: string): Promise<void> {
-  const lines = blocksFor(markdown, 'docker').flatMap((block) => block.code.split('\n')).filter((line) => /^docker build /.test(line));
-  if (lines.length === 0) throw new Error(`steps/${step}/README.md builds no image in a Docker block: its kubectl blocks would deploy nothing`);
+  const lines = blocksFor(markdown, 'docker')
+    .flatMap((block) => block.code.split('\n'))
+    .filter((line) => /^docker build /.test(line));
+  if (lines.length === 0)
+    throw new Error(
+      `steps/${step}/README.md builds no image in a Docker block: its kubectl blocks would deploy nothing`,
+    );
   for (const line of lines) {
-    if (line.trimEnd().endsWith('\\')) throw new Error(`steps/${step}/README.md: a \`docker build\` continued on the next line: ${line}`);
-    await execFileAsync('bash', ['-c', line], { cwd: `${KIT_ROOT}/steps/${step}`, maxBuffer: 64 * 1024 * 1024 });
+    if (line.trimEnd().endsWith('\\'))
+      throw new Error(
+        `steps/${step}/README.md: a \`docker build\` continued on the next line: ${line}`,
+      );
+    await execFileAsync('bash', ['-c', line], {
+      cwd: `${KIT_ROOT}/steps/${step}`,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   }
 }
 

@@ -12,12 +12,17 @@ import { KIT_ROOT, eventually } from '@kit/testkit';
 describe('eventually', () => {
   test('returns the first value the probe gives, trying again after undefined and after errors', async () => {
     let calls = 0;
-    const value = await eventually('the third call', async () => {
-      calls++;
-      if (calls === 1) return undefined;
-      if (calls === 2) throw new Error('not yet');
-      return 'ready';
-    }, 5000, 10);
+    const value = await eventually(
+      'the third call',
+      async () => {
+        calls++;
+        if (calls === 1) return undefined;
+        if (calls === 2) throw new Error('not yet');
+        return 'ready';
+      },
+      5000,
+      10,
+    );
     expect(value).toBe('ready');
     expect(calls).toBe(3);
   });
@@ -25,11 +30,18 @@ describe('eventually', () => {
   test('fails after its deadline with what it waited for and the last error', async () => {
     const started = Date.now();
     let calls = 0;
-    const waiting = eventually('a thing that never comes', async () => {
-      calls++;
-      throw new Error(`attempt ${calls} refused`);
-    }, 300, 50);
-    await expect(waiting).rejects.toThrow(/^timed out after 300 ms waiting for a thing that never comes \(last: attempt \d+ refused\)$/);
+    const waiting = eventually(
+      'a thing that never comes',
+      async () => {
+        calls++;
+        throw new Error(`attempt ${calls} refused`);
+      },
+      300,
+      50,
+    );
+    await expect(waiting).rejects.toThrow(
+      /^timed out after 300 ms waiting for a thing that never comes \(last: attempt \d+ refused\)$/,
+    );
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(300);
     expect(took).toBeLessThan(2000);
@@ -37,7 +49,9 @@ describe('eventually', () => {
   });
 
   test('a probe that only ever answers undefined times out without a "last"', async () => {
-    await expect(eventually('nothing', async () => undefined, 100, 20)).rejects.toThrow(/^timed out after 100 ms waiting for nothing$/);
+    await expect(eventually('nothing', async () => undefined, 100, 20)).rejects.toThrow(
+      /^timed out after 100 ms waiting for nothing$/,
+    );
   });
 });
 
@@ -46,7 +60,10 @@ describe('wait_until (tooling/lib.sh)', () => {
     const started = Date.now();
     let code = 0;
     try {
-      execFileSync('bash', ['-c', `source tooling/lib.sh; ${script}`], { cwd: KIT_ROOT, stdio: 'ignore' });
+      execFileSync('bash', ['-c', `source tooling/lib.sh; ${script}`], {
+        cwd: KIT_ROOT,
+        stdio: 'ignore',
+      });
     } catch (err) {
       code = (err as { status: number }).status;
     }
@@ -55,7 +72,9 @@ describe('wait_until (tooling/lib.sh)', () => {
 
   test('succeeds as soon as the command does', () => {
     const dir = `/tmp/kit-waits-${process.pid}`;
-    const result = waitUntil(`rm -f ${dir}; (sleep 1; touch ${dir}) & wait_until 10 test -e ${dir}; rc=$?; rm -f ${dir}; exit $rc`);
+    const result = waitUntil(
+      `rm -f ${dir}; (sleep 1; touch ${dir}) & wait_until 10 test -e ${dir}; rc=$?; rm -f ${dir}; exit $rc`,
+    );
     expect(result.code).toBe(0);
     expect(result.seconds).toBeLessThan(5);
   });
@@ -75,12 +94,17 @@ describe('wait_until (tooling/lib.sh)', () => {
 const KNOWN_LOOPS: Record<string, string> = {
   'tooling/lib/eventually.ts': 'the one TypeScript wait',
   'tooling/lib.sh': 'the one shell wait, wait_until',
-  'tooling/demo/main.ts': "the demo's timeline: a sample every 2 s while the load runs (pacing, not a wait)",
-  'tooling/bench/autoscalers.ts': "the bench's replica samples, one a second while k6 runs (pacing)",
+  'tooling/demo/main.ts':
+    "the demo's timeline: a sample every 2 s while the load runs (pacing, not a wait)",
+  'tooling/bench/autoscalers.ts':
+    "the bench's replica samples, one a second while k6 runs (pacing)",
   'tooling/bench/scale.ts': 'the measurement window: RSS sampled every 5 s for WINDOW_S (pacing)',
-  'load/operator-run.sh': "the figure's timeline: a sample every 2 s while k6 runs, then at most QUIET s",
-  'slides/check.ts': "code evaluated inside the browser page, where the kit's modules are not loaded",
-  'steps/04-operator/operator/src/events.ts': "the operator's own retries (its image carries no kit code)",
+  'load/operator-run.sh':
+    "the figure's timeline: a sample every 2 s while k6 runs, then at most QUIET s",
+  'slides/check.ts':
+    "code evaluated inside the browser page, where the kit's modules are not loaded",
+  'steps/04-operator/operator/src/events.ts':
+    "the operator's own retries (its image carries no kit code)",
 };
 
 /** The text from OPEN (an index of "(" or "{") to its matching close, strings and comments not parsed. */
@@ -96,20 +120,27 @@ function balanced(text: string, open: number): string {
 
 /** Every loop (file:line) in the kit's own sources that sleeps in its header or its body. */
 function sleepingLoops(): string[] {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: KIT_ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], {
+    cwd: KIT_ROOT,
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter((file) => file && !file.includes('node_modules/') && !file.startsWith('slides/out/'))
     .filter((file) => file !== 'tooling/test/waits.test.ts'); // its patterns are not loops
   const found: string[] = [];
   for (const file of files) {
-    const shell = /\.sh$/.test(file) || ['kit', '.ci/run', 'tooling/install/kit-runc'].includes(file);
+    const shell =
+      /\.sh$/.test(file) || ['kit', '.ci/run', 'tooling/install/kit-runc'].includes(file);
     if (!shell && !/\.(ts|mjs|js)$/.test(file)) continue;
     const text = readFileSync(`${KIT_ROOT}/${file}`, 'utf8');
     const lineOf = (index: number) => text.slice(0, index).split('\n').length;
     if (shell) {
       // A shell loop runs from its keyword to its `done`.
-      for (const m of text.matchAll(/(^|[;&|(]|\bdo|\bthen)[ \t]*(while|until|for)\s[\s\S]*?\bdone\b/gm)) {
-        if (/(^|[\s;&|(])sleep\s/.test(m[0])) found.push(`${file}:${lineOf(m.index + m[1]!.length)}`);
+      for (const m of text.matchAll(
+        /(^|[;&|(]|\bdo|\bthen)[ \t]*(while|until|for)\s[\s\S]*?\bdone\b/gm,
+      )) {
+        if (/(^|[\s;&|(])sleep\s/.test(m[0]))
+          found.push(`${file}:${lineOf(m.index + m[1]!.length)}`);
       }
     } else {
       // A TypeScript loop: its (header), then a {block} or one statement.
@@ -118,7 +149,10 @@ function sleepingLoops(): string[] {
         const after = m.index + m[0].length - 1 + header.length;
         const rest = text.slice(after);
         const start = after + rest.search(/\S/);
-        const body = text[start] === '{' ? balanced(text, start) : text.slice(start, text.indexOf(';', start) + 1);
+        const body =
+          text[start] === '{'
+            ? balanced(text, start)
+            : text.slice(start, text.indexOf(';', start) + 1);
         if (/\bsleep\(|setTimeout\(/.test(header + body)) found.push(`${file}:${lineOf(m.index)}`);
       }
     }
@@ -130,7 +164,9 @@ test('no loop sleeps but the known ones: a wait is eventually() or wait_until', 
   const loops = sleepingLoops();
   expect(loops.filter((at) => !(at.split(':')[0]! in KNOWN_LOOPS))).toEqual([]);
   // Each known one is still there (else it leaves this list too).
-  expect(Object.keys(KNOWN_LOOPS).filter((file) => !loops.some((at) => at.startsWith(`${file}:`)))).toEqual([]);
+  expect(
+    Object.keys(KNOWN_LOOPS).filter((file) => !loops.some((at) => at.startsWith(`${file}:`))),
+  ).toEqual([]);
 });
 
 test('the guard finds a poll (the test above can fail)', async () => {
@@ -147,7 +183,14 @@ test('the guard finds a poll (the test above can fail)', async () => {
 });
 
 test('no hand-made sleep helpers: node:timers/promises has one', () => {
-  const out = execFileSync('bash', ['-c', "git grep -n -E 'const sleep = |new Promise\\(\\(resolve\\) => setTimeout\\(resolve' -- '*.ts' '*.js' || true"], { cwd: KIT_ROOT, encoding: 'utf8' });
+  const out = execFileSync(
+    'bash',
+    [
+      '-c',
+      "git grep -n -E 'const sleep = |new Promise\\(\\(resolve\\) => setTimeout\\(resolve' -- '*.ts' '*.js' || true",
+    ],
+    { cwd: KIT_ROOT, encoding: 'utf8' },
+  );
   // The steps' apps wait on purpose (the /slow work): that is app code, not a wait for a state.
   const left = out.split('\n').filter((line) => line && !/^steps\/\d\d-[\w-]+\/src\//.test(line));
   expect(left).toEqual([]);

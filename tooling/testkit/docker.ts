@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  GenericContainer,
+  Network,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import { eventually } from '../lib/eventually.js';
 
 export type { StartedNetwork, StartedTestContainer };
@@ -59,7 +65,10 @@ export async function createVolume(): Promise<string> {
 }
 
 /** Redis with append-only persistence, reachable as redis:6379 on the network. */
-export async function startRedis(network: StartedNetwork, volume?: string): Promise<StartedTestContainer> {
+export async function startRedis(
+  network: StartedNetwork,
+  volume?: string,
+): Promise<StartedTestContainer> {
   let redis = new GenericContainer(await imageName('redis'))
     .withNetwork(network)
     .withNetworkAliases('redis')
@@ -100,13 +109,22 @@ const redisOn = new Map<string, StartedTestContainer>();
  * test's first hit could meet "unavailable". Wait until Redis has listed the app as a client in
  * two polls 50 ms apart: the connection is up and its handshake (a few ms) is over.
  */
-async function waitForRedisClient(redis: StartedTestContainer, appIp: string, timeoutMs = 15_000): Promise<void> {
+async function waitForRedisClient(
+  redis: StartedTestContainer,
+  appIp: string,
+  timeoutMs = 15_000,
+): Promise<void> {
   let seen = 0;
   const listed = async () => {
     const { output } = await redis.exec(['redis-cli', 'client', 'list']);
     return output.split('\n').some((line) => line.includes(`addr=${appIp}:`));
   };
-  await eventually(`the app at ${appIp} to connect to Redis`, async () => ((await listed()) && ++seen === 2 ? true : undefined), timeoutMs, 50);
+  await eventually(
+    `the app at ${appIp} to connect to Redis`,
+    async () => ((await listed()) && ++seen === 2 ? true : undefined),
+    timeoutMs,
+    50,
+  );
 }
 
 /** The app's URL on the host's loopback. */
@@ -144,7 +162,10 @@ export async function timedDockerStop(container: StartedTestContainer): Promise<
 }
 
 /** `docker run` in the foreground, for an app expected to exit: returns its exit code and output. */
-export async function dockerRunToExit(image: string, env: Record<string, string>): Promise<{ exitCode: number; output: string }> {
+export async function dockerRunToExit(
+  image: string,
+  env: Record<string, string>,
+): Promise<{ exitCode: number; output: string }> {
   const args = ['run', '--rm', '--label', 'org.testcontainers=true'];
   for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`);
   try {
@@ -159,7 +180,9 @@ export async function dockerRunToExit(image: string, env: Record<string, string>
 
 /** What `docker logs` shows: stdout and stderr together. */
 export async function dockerLogs(container: StartedTestContainer): Promise<string> {
-  const { stdout, stderr } = await execFileAsync('docker', ['logs', container.getId()], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout, stderr } = await execFileAsync('docker', ['logs', container.getId()], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout + stderr;
 }
 
@@ -176,15 +199,23 @@ export async function readFileFrom(container: StartedTestContainer, path: string
 
 /** The JSON lines of a log (one object per line); anything else, like an entrypoint's echo, is dropped. */
 export function jsonLogLines<T = { level: string; msg: string }>(logs: string): T[] {
-  return logs.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as T);
+  return logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as T);
 }
 
 /** Waits (at most `timeoutMs`) for the container to exit and returns its exit code: `docker wait`. */
-export async function waitForExit(container: StartedTestContainer, timeoutMs = 10_000): Promise<number> {
+export async function waitForExit(
+  container: StartedTestContainer,
+  timeoutMs = 10_000,
+): Promise<number> {
   const id = container.getId().slice(0, 12);
-  const { stdout } = await execFileAsync('docker', ['wait', id], { timeout: timeoutMs }).catch((err: Error & { killed?: boolean }) => {
-    throw err.killed ? new Error(`container ${id} still running after ${timeoutMs} ms`) : err;
-  });
+  const { stdout } = await execFileAsync('docker', ['wait', id], { timeout: timeoutMs }).catch(
+    (err: Error & { killed?: boolean }) => {
+      throw err.killed ? new Error(`container ${id} still running after ${timeoutMs} ms`) : err;
+    },
+  );
   return Number(stdout.trim());
 }
 
@@ -196,7 +227,9 @@ export async function redisGet(redis: StartedTestContainer, key: string): Promis
 }
 
 /** Stops containers and the network whatever state they are in (some tests crash or stop them). */
-export async function teardown(...things: Array<{ stop(): Promise<unknown> } | undefined>): Promise<void> {
+export async function teardown(
+  ...things: Array<{ stop(): Promise<unknown> } | undefined>
+): Promise<void> {
   for (const thing of things) {
     try {
       await thing?.stop();

@@ -23,7 +23,8 @@ export const LOCK_DIR = process.env.KIT_LOCK_DIR ?? `${tmpdir()}/kube-selfops-lo
  * has to wait, so a file that sits still tells why.
  */
 export async function holdLock(name: string, mode: LockMode): Promise<() => Promise<void>> {
-  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`lock name ${JSON.stringify(name)}: use a-z, 0-9 and -`);
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new Error(`lock name ${JSON.stringify(name)}: use a-z, 0-9 and -`);
   mkdirSync(LOCK_DIR, { recursive: true });
   const file = `${LOCK_DIR}/${name}.lock`;
   // -n first: a lock that is free is taken at once, and a wait is announced.
@@ -35,12 +36,20 @@ export async function holdLock(name: string, mode: LockMode): Promise<() => Prom
     holder.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('waiting\n') && !out.includes('held')) {
-        process.stderr.write(`waiting for the ${mode} lock ${file} (another cluster test file holds it)\n`);
+        process.stderr.write(
+          `waiting for the ${mode} lock ${file} (another cluster test file holds it)\n`,
+        );
         out = out.replace('waiting\n', '');
       }
       if (out.includes('held\n')) resolve();
     });
-    holder.once('exit', (code) => reject(new Error(`flock ${file} ended (exit ${code}) before the lock was held: is flock (util-linux) installed?`)));
+    holder.once('exit', (code) =>
+      reject(
+        new Error(
+          `flock ${file} ended (exit ${code}) before the lock was held: is flock (util-linux) installed?`,
+        ),
+      ),
+    );
   });
   return async () => {
     if (holder.exitCode !== null) return;

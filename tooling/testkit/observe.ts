@@ -7,7 +7,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  GenericContainer,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import { KIT_ROOT, imageName } from './docker.js';
 import { query, type Sample } from '../lib/prometheus.js';
 
@@ -33,8 +38,14 @@ export type { Sample };
  * An instant query to a Prometheus container, or to a base URL on 127.0.0.1 (a cluster's NodePort);
  * an empty array is Prometheus saying "no data" (tooling/lib/prometheus.ts).
  */
-export async function promQuery(prometheus: StartedTestContainer | string, expr: string): Promise<Sample[]> {
-  const base = typeof prometheus === 'string' ? prometheus : `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}`;
+export async function promQuery(
+  prometheus: StartedTestContainer | string,
+  expr: string,
+): Promise<Sample[]> {
+  const base =
+    typeof prometheus === 'string'
+      ? prometheus
+      : `http://127.0.0.1:${prometheus.getMappedPort(PROMETHEUS_PORT)}`;
   return query(base, expr);
 }
 
@@ -42,7 +53,9 @@ export async function promQuery(prometheus: StartedTestContainer | string, expr:
 export async function startLoadBalancer(network: StartedNetwork): Promise<StartedTestContainer> {
   return new GenericContainer(await imageName('nginx'))
     .withNetwork(network)
-    .withCopyFilesToContainer([{ source: `${KIT_ROOT}/k8s/docker/lb.conf`, target: '/etc/nginx/conf.d/default.conf' }])
+    .withCopyFilesToContainer([
+      { source: `${KIT_ROOT}/k8s/docker/lb.conf`, target: '/etc/nginx/conf.d/default.conf' },
+    ])
     .withExposedPorts(80)
     .withWaitStrategy(Wait.forListeningPorts())
     .start();
@@ -62,10 +75,14 @@ export async function runK6(script: string, env: Record<string, string>): Promis
   const dir = await mkdtemp(join(tmpdir(), 'kit-k6-'));
   const summary = join(dir, 'summary.json');
   try {
-    const { stdout, stderr } = await execFileAsync(`${KIT_ROOT}/load/k6`, ['run', '--quiet', `${KIT_ROOT}/load/${script}`], {
-      env: { ...process.env, ...env, SUMMARY: summary },
-      maxBuffer: 64 * 1024 * 1024,
-    }).catch((err: { code?: number; stdout?: string; stderr?: string }) => {
+    const { stdout, stderr } = await execFileAsync(
+      `${KIT_ROOT}/load/k6`,
+      ['run', '--quiet', `${KIT_ROOT}/load/${script}`],
+      {
+        env: { ...process.env, ...env, SUMMARY: summary },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    ).catch((err: { code?: number; stdout?: string; stderr?: string }) => {
       // Exit code 99: thresholds crossed. The summary is still written, and that is the result.
       if (err.code === 99) return { stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
       throw new Error(`k6 failed (exit ${err.code}): ${err.stderr ?? ''}`);
@@ -79,12 +96,17 @@ export async function runK6(script: string, env: Record<string, string>): Promis
 }
 
 interface K6Summary {
-  metrics: Record<string, { values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }>;
+  metrics: Record<
+    string,
+    { values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }
+  >;
 }
 
 function parseK6Summary({ metrics }: K6Summary): K6Result {
   const duration = metrics.http_req_duration?.values ?? {};
-  const thresholds = Object.values(metrics).flatMap((metric) => Object.values(metric.thresholds ?? {}));
+  const thresholds = Object.values(metrics).flatMap((metric) =>
+    Object.values(metric.thresholds ?? {}),
+  );
   return {
     p50: duration.med ?? NaN,
     p95: duration['p(95)'] ?? NaN,

@@ -34,7 +34,15 @@
  * session ends it (its whole process group) when the README is done.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../lib/eventually.js';
@@ -67,7 +75,9 @@ const MARK = /^<!--\s*(test|skip):\s*(.*?)\s*-->\s*$/;
 const EXPECT = /^<!--\s*expect:\s(.*?)\s*-->\s*$/;
 
 /** The shell blocks of a markdown text, with their marks; unmarked ones have mark undefined. */
-export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mark?: Block['mark'] }> {
+export function parseBlocks(
+  markdown: string,
+): Array<Omit<Block, 'mark'> & { mark?: Block['mark'] }> {
   const lines = markdown.split('\n');
   const blocks: Array<Omit<Block, 'mark'> & { mark?: Block['mark'] }> = [];
   let current: (typeof blocks)[number] | undefined; // the last shell block, until the next one
@@ -82,12 +92,24 @@ export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mar
       if (j === lines.length) throw new Error(`line ${i + 1}: a code fence that is never closed`);
       const lang = fence[2] ?? '';
       if (SHELLS.has(lang)) {
-        current = { line: i + 1, code: body.join('\n'), waits: [], untils: [], pauseSeconds: 0, allowedExits: [], timeoutSeconds: 120, cleanup: false, expects: [] };
+        current = {
+          line: i + 1,
+          code: body.join('\n'),
+          waits: [],
+          untils: [],
+          pauseSeconds: 0,
+          allowedExits: [],
+          timeoutSeconds: 120,
+          cleanup: false,
+          expects: [],
+        };
         const mark = MARK.exec(lines[i - 1] ?? '');
         if (mark) Object.assign(current, parseMark(mark[1] as 'test' | 'skip', mark[2] ?? '', i));
         blocks.push(current);
       } else if (MARK.test(lines[i - 1] ?? '')) {
-        throw new Error(`line ${i}: a test or skip mark before a \`${lang}\` block (only shell blocks run)`);
+        throw new Error(
+          `line ${i}: a test or skip mark before a \`${lang}\` block (only shell blocks run)`,
+        );
       } else if (lang === 'text' && current && current.stated === undefined) {
         current.stated = body.join('\n');
       }
@@ -96,7 +118,8 @@ export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mar
     }
     const expect = EXPECT.exec(line);
     if (expect) {
-      if (!current?.mark || current.mark === 'skip') throw new Error(`line ${i + 1}: an expect mark with no test-marked shell block before it`);
+      if (!current?.mark || current.mark === 'skip')
+        throw new Error(`line ${i + 1}: an expect mark with no test-marked shell block before it`);
       try {
         current.expects.push(new RegExp(expect[1] ?? '', 'm'));
       } catch (err) {
@@ -105,7 +128,9 @@ export function parseBlocks(markdown: string): Array<Omit<Block, 'mark'> & { mar
     } else if (/^<!--\s*(test|skip|expect)\b/.test(line) && !MARK.test(line)) {
       throw new Error(`line ${i + 1}: a mark the harness does not understand: ${line}`);
     } else if (MARK.test(line) && !/^(`{3,}|~{3,})/.test(lines[i + 1] ?? '')) {
-      throw new Error(`line ${i + 1}: a ${line} mark must stand on the line right before a code fence`);
+      throw new Error(
+        `line ${i + 1}: a ${line} mark must stand on the line right before a code fence`,
+      );
     }
   }
   return blocks;
@@ -118,16 +143,27 @@ function parseMark(kind: 'test' | 'skip', rest: string, index: number): Partial<
   }
   const [head = '', until] = rest.split(/\s+until=(.*)/s);
   const [suite, ...options] = head.split(/\s+/);
-  if (suite !== 'docker' && suite !== 'cluster') throw new Error(`line ${index}: test: ${suite}? (docker or cluster)`);
-  const parsed: Partial<Block> = { mark: suite, waits: [], untils: until ? [until] : [], allowedExits: [] };
+  if (suite !== 'docker' && suite !== 'cluster')
+    throw new Error(`line ${index}: test: ${suite}? (docker or cluster)`);
+  const parsed: Partial<Block> = {
+    mark: suite,
+    waits: [],
+    untils: until ? [until] : [],
+    allowedExits: [],
+  };
   for (const option of options) {
     const [name, value = ''] = option.split(/=(.*)/s);
-    if (name === 'wait' && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(value)) parsed.waits?.push(value);
-    else if (name === 'exit' && /^\d+(,\d+)*$/.test(value)) parsed.allowedExits = value.split(',').map(Number);
+    if (name === 'wait' && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(value))
+      parsed.waits?.push(value);
+    else if (name === 'exit' && /^\d+(,\d+)*$/.test(value))
+      parsed.allowedExits = value.split(',').map(Number);
     else if (name === 'timeout' && /^\d+$/.test(value)) parsed.timeoutSeconds = Number(value);
     else if (name === 'pause' && /^\d+(\.\d+)?$/.test(value)) parsed.pauseSeconds = Number(value);
     else if (name === 'cleanup' && value === '') parsed.cleanup = true;
-    else throw new Error(`line ${index}: unknown or malformed option ${option} (wait=URL on 127.0.0.1, pause=S, exit=N,N, timeout=S, cleanup)`);
+    else
+      throw new Error(
+        `line ${index}: unknown or malformed option ${option} (wait=URL on 127.0.0.1, pause=S, exit=N,N, timeout=S, cleanup)`,
+      );
   }
   return parsed;
 }
@@ -165,7 +201,12 @@ export class Session {
     // on fd 3, so the output stays what a person would see.
     const script = `trap 'printf "%s\\t%s\\n" "$?" "$BASH_COMMAND" >&3' ERR\n${block.code}\n`;
     const started = Date.now();
-    const child = spawn('bash', ['-c', script], { cwd: this.cwd, env: this.env, detached: true, stdio: ['ignore', out, out, failed] });
+    const child = spawn('bash', ['-c', script], {
+      cwd: this.cwd,
+      env: this.env,
+      detached: true,
+      stdio: ['ignore', out, out, failed],
+    });
     if (child.pid) this.groups.push(child.pid);
     closeSync(out);
     closeSync(failed);
@@ -191,18 +232,34 @@ export class Session {
     if (status !== undefined) run.status = status;
     rmSync(dir, { recursive: true, force: true });
     for (const url of block.waits) {
-      await eventually(`${url} to answer (the block's wait=)`, async () => {
-        const code = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
-        return code > 0 && code < 500 ? true : undefined;
-      }, 60_000, 250);
+      await eventually(
+        `${url} to answer (the block's wait=)`,
+        async () => {
+          const code = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+            (r) => r.status,
+            () => 0,
+          );
+          return code > 0 && code < 500 ? true : undefined;
+        },
+        60_000,
+        250,
+      );
     }
     for (const command of block.untils) {
-      await eventually(`\`${command}\` to succeed (the block's until=)`, async () => {
-        const code = await new Promise<number | null>((resolve) =>
-          spawn('bash', ['-c', command], { cwd: this.cwd, env: this.env, stdio: 'ignore' }).once('exit', resolve),
-        );
-        return code === 0 ? true : undefined;
-      }, 60_000, 250);
+      await eventually(
+        `\`${command}\` to succeed (the block's until=)`,
+        async () => {
+          const code = await new Promise<number | null>((resolve) =>
+            spawn('bash', ['-c', command], { cwd: this.cwd, env: this.env, stdio: 'ignore' }).once(
+              'exit',
+              resolve,
+            ),
+          );
+          return code === 0 ? true : undefined;
+        },
+        60_000,
+        250,
+      );
     }
     return run;
   }
@@ -228,7 +285,8 @@ export function problems(block: Block, run: BlockRun): string[] {
   const found: string[] = [];
   if (run.status === undefined) found.push(`did not finish within ${block.timeoutSeconds} s`);
   for (const failure of run.failures) {
-    if (!block.allowedExits.includes(failure.status)) found.push(`\`${failure.command}\` exited with ${failure.status}`);
+    if (!block.allowedExits.includes(failure.status))
+      found.push(`\`${failure.command}\` exited with ${failure.status}`);
   }
   for (const expect of block.expects) {
     if (!expect.test(run.output)) found.push(`the output does not match /${expect.source}/`);
@@ -237,12 +295,19 @@ export function problems(block: Block, run: BlockRun): string[] {
 }
 
 /** Runs BLOCK and throws, with the block, its output and the README's, unless problems() is empty. */
-export async function runAndCheck(session: Session, block: Block, readme: string): Promise<BlockRun> {
+export async function runAndCheck(
+  session: Session,
+  block: Block,
+  readme: string,
+): Promise<BlockRun> {
   const run = await session.run(block);
   const out = process.env.KIT_BLOCKS_OUT;
   if (out) {
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, `${readme.split('/')[1] ?? 'readme'}-${block.line}.txt`), `$ ${block.code}\n${run.output}`);
+    writeFileSync(
+      join(out, `${readme.split('/')[1] ?? 'readme'}-${block.line}.txt`),
+      `$ ${block.code}\n${run.output}`,
+    );
   }
   const found = problems(block, run);
   if (found.length > 0) {
@@ -260,9 +325,17 @@ export async function runAndCheck(session: Session, block: Block, readme: string
  * The Docker objects a README's blocks create by name: `--name X` containers, `docker network
  * create X`, named volumes `-v X:/...`. A shell variable in a name (`app-$i`) matches anything.
  */
-export function dockerNames(blocks: Block[]): { containers: RegExp[]; networks: RegExp[]; volumes: RegExp[] } {
-  const pattern = (name: string) => new RegExp(`^${name.replace(/[.+?^()[\]{}|\\]/g, '\\$&').replace(/\$\{?\w+\}?/g, '.+')}$`);
-  const all = (re: RegExp) => [...new Set(blocks.flatMap((block) => [...block.code.matchAll(re)].map((m) => m[1] ?? '')))].map(pattern);
+export function dockerNames(blocks: Block[]): {
+  containers: RegExp[];
+  networks: RegExp[];
+  volumes: RegExp[];
+} {
+  const pattern = (name: string) =>
+    new RegExp(`^${name.replace(/[.+?^()[\]{}|\\]/g, '\\$&').replace(/\$\{?\w+\}?/g, '.+')}$`);
+  const all = (re: RegExp) =>
+    [
+      ...new Set(blocks.flatMap((block) => [...block.code.matchAll(re)].map((m) => m[1] ?? ''))),
+    ].map(pattern);
   return {
     containers: all(/--name[ =](\S+)/g),
     networks: all(/docker network create (?:--\S+ )*(\S+)/g),
@@ -271,13 +344,28 @@ export function dockerNames(blocks: Block[]): { containers: RegExp[]; networks: 
 }
 
 /** Which of NAMES exist now in Docker. */
-export async function existingDockerNames(names: ReturnType<typeof dockerNames>, docker: (...args: string[]) => Promise<string>): Promise<string[]> {
+export async function existingDockerNames(
+  names: ReturnType<typeof dockerNames>,
+  docker: (...args: string[]) => Promise<string>,
+): Promise<string[]> {
   const list = async (kind: 'container' | 'network' | 'volume', patterns: RegExp[]) =>
-    (await docker(kind, 'ls', ...(kind === 'container' ? ['-a'] : []), '--format', kind === 'container' ? '{{.Names}}' : '{{.Name}}'))
+    (
+      await docker(
+        kind,
+        'ls',
+        ...(kind === 'container' ? ['-a'] : []),
+        '--format',
+        kind === 'container' ? '{{.Names}}' : '{{.Name}}',
+      )
+    )
       .split('\n')
       .filter((name) => name && patterns.some((re) => re.test(name)))
       .map((name) => `${kind} ${name}`);
-  return [...(await list('container', names.containers)), ...(await list('network', names.networks)), ...(await list('volume', names.volumes))];
+  return [
+    ...(await list('container', names.containers)),
+    ...(await list('network', names.networks)),
+    ...(await list('volume', names.volumes)),
+  ];
 }
 
 export interface ReadmeHooks {
@@ -295,7 +383,12 @@ export interface ReadmeHooks {
  * commands ended. Call it inside a test file; the file runs its READMEs one after another.
  * FOLDER is the README's folder under ROOT, where its blocks run: `steps/02-pid1-fixed`, or `.`.
  */
-export function describeReadme(folder: string, suite: Suite, root: string, hooks: ReadmeHooks = {}): void {
+export function describeReadme(
+  folder: string,
+  suite: Suite,
+  root: string,
+  hooks: ReadmeHooks = {},
+): void {
   const readme = join(folder, 'README.md');
   const blocks = blocksFor(readFileSync(join(root, readme), 'utf8'), suite);
   describe(readme, () => {
@@ -312,16 +405,25 @@ export function describeReadme(folder: string, suite: Suite, root: string, hooks
     }, 300_000);
     for (const block of blocks) {
       const title = `line ${block.line}${block.cleanup ? ' (clean-up)' : ''}: ${(block.code.split('\n')[0] ?? '').slice(0, 70)}`;
-      test(title, async () => {
-        if (!ready) throw new Error('not run: the README could not start from a clean state (see beforeAll)');
-        if (failedAt !== undefined && !block.cleanup) throw new Error(`not run: the block at line ${failedAt} failed`);
-        try {
-          await runAndCheck(session, block, readme);
-        } catch (err) {
-          failedAt ??= block.line;
-          throw err;
-        }
-      }, (block.timeoutSeconds + block.pauseSeconds) * 1000 + 70_000 * (block.waits.length + block.untils.length + 1));
+      test(
+        title,
+        async () => {
+          if (!ready)
+            throw new Error(
+              'not run: the README could not start from a clean state (see beforeAll)',
+            );
+          if (failedAt !== undefined && !block.cleanup)
+            throw new Error(`not run: the block at line ${failedAt} failed`);
+          try {
+            await runAndCheck(session, block, readme);
+          } catch (err) {
+            failedAt ??= block.line;
+            throw err;
+          }
+        },
+        (block.timeoutSeconds + block.pauseSeconds) * 1000 +
+          70_000 * (block.waits.length + block.untils.length + 1),
+      );
     }
   });
 }

@@ -8,16 +8,26 @@ import { relative } from 'node:path';
 
 // eslint-disable-next-line no-control-regex
 const plain = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
-const firstLine = (text) => plain(text).split('\n').map((line) => line.trim()).find((line) => line !== '') ?? '';
+const firstLine = (text) =>
+  plain(text)
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '') ?? '';
 
 /** One line per failed test, and per test file that could not run at all. */
 export function failureLines(results, root = process.cwd()) {
   const lines = [];
   for (const file of results.testResults) {
     const path = relative(root, file.testFilePath);
-    if (file.testExecError) lines.push(`failed: ${path}: ${firstLine(file.testExecError.message ?? String(file.testExecError))}`);
+    if (file.testExecError)
+      lines.push(
+        `failed: ${path}: ${firstLine(file.testExecError.message ?? String(file.testExecError))}`,
+      );
     for (const test of file.testResults) {
-      if (test.status === 'failed') lines.push(`failed: ${path} › ${test.fullName}: ${firstLine(test.failureMessages[0] ?? '')}`);
+      if (test.status === 'failed')
+        lines.push(
+          `failed: ${path} › ${test.fullName}: ${firstLine(test.failureMessages[0] ?? '')}`,
+        );
     }
   }
   return lines;
@@ -28,7 +38,13 @@ export default class SummaryReporter {
     const { numPassedTests: passed, numFailedTests: failed, numPendingTests: skipped } = results;
     const broken = results.numRuntimeErrorTestSuites;
     const failures = failureLines(results);
-    process.stdout.write(`\n${failures.map((line) => `${line}\n`).join('')}tests: ${passed} passed, ${failed + broken} failed, ${skipped} skipped\n`);
-    if (process.env.KIT_SUMMARY_FILE) appendFileSync(process.env.KIT_SUMMARY_FILE, `${failures.map((line) => `${line}\n`).join('')}${passed} ${failed + broken} ${skipped}\n`);
+    process.stdout.write(
+      `\n${failures.map((line) => `${line}\n`).join('')}tests: ${passed} passed, ${failed + broken} failed, ${skipped} skipped\n`,
+    );
+    if (process.env.KIT_SUMMARY_FILE)
+      appendFileSync(
+        process.env.KIT_SUMMARY_FILE,
+        `${failures.map((line) => `${line}\n`).join('')}${passed} ${failed + broken} ${skipped}\n`,
+      );
   }
 }

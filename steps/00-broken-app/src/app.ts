@@ -42,10 +42,15 @@ export function createApp({ store, version, hostname, random }: AppDeps) {
     // #region lucky
     if (lucky) {
       // Hand out the prize in the background: the visitor need not wait for it.
-      store.sMembers('prizes').then((prizes) => console.log(`visitor ${hits} won: ${drawPrize(prizes, random)}`));
+      store
+        .sMembers('prizes')
+        .then((prizes) => console.log(`visitor ${hits} won: ${drawPrize(prizes, random)}`));
     }
     // #endregion lucky
-    res.status(hits === undefined ? 503 : 200).type('html').send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
+    res
+      .status(hits === undefined ? 503 : 200)
+      .type('html')
+      .send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
   });
 
   return app;

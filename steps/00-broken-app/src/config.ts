@@ -14,11 +14,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: integer(env, 'PORT', 8080, 1, 65535),
     redisUrl: redisUrl(env.REDIS_URL ?? 'redis://localhost:6379'),
     version: env.APP_VERSION ?? packageVersion(),
-    luckySeed: env.LUCKY_SEED === undefined ? undefined : integer(env, 'LUCKY_SEED', 0, 0, 2 ** 32 - 1),
+    luckySeed:
+      env.LUCKY_SEED === undefined ? undefined : integer(env, 'LUCKY_SEED', 0, 0, 2 ** 32 - 1),
   };
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -30,12 +37,16 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 
 function redisUrl(raw: string): string {
   if (!/^rediss?:\/\/[^/]+/.test(raw)) {
-    throw new Error(`REDIS_URL=${raw} is not valid: expected redis://host:port, e.g. redis://redis:6379`);
+    throw new Error(
+      `REDIS_URL=${raw} is not valid: expected redis://host:port, e.g. redis://redis:6379`,
+    );
   }
   return raw;
 }
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }

@@ -5,8 +5,7 @@ export interface PageData {
   redisReady: boolean;
 }
 
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function renderPage({ version, hostname, hits, redisReady }: PageData): string {
   return `<!doctype html>

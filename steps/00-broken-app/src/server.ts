@@ -14,4 +14,6 @@ redis.connect().catch(() => {});
 
 const random = config.luckySeed === undefined ? Math.random : seededRandom(config.luckySeed);
 const app = createApp({ store: redis, version: config.version, hostname: hostname(), random });
-app.listen(config.port, () => console.log(`hits ${config.version} listening on port ${config.port}`));
+app.listen(config.port, () =>
+  console.log(`hits ${config.version} listening on port ${config.port}`),
+);

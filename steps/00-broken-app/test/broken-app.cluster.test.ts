@@ -2,7 +2,15 @@
  * Step 00 on a real Kubernetes cluster (the talk's beats 4-5): the pod keeps restarting under
  * traffic, and `kubectl logs` has nothing to say about why.
  */
-import { appPods, deleteNamespace, deployStep, eventually, hit, kubectl, nodePortUrl } from '@kit/testkit';
+import {
+  appPods,
+  deleteNamespace,
+  deployStep,
+  eventually,
+  hit,
+  kubectl,
+  nodePortUrl,
+} from '@kit/testkit';
 
 const NS = 'e2e-00';
 let url: string;
@@ -30,5 +38,7 @@ test('under traffic the pod crashes, and Kubernetes restarts it', async () => {
 test('kubectl logs shows nothing useful, neither now nor from the crashed container', async () => {
   const [pod] = await appPods(NS);
   expect((await kubectl('-n', NS, 'logs', pod!.name)).trim()).toBe('starting hits...');
-  expect((await kubectl('-n', NS, 'logs', pod!.name, '--previous')).trim()).toBe('starting hits...');
+  expect((await kubectl('-n', NS, 'logs', pod!.name, '--previous')).trim()).toBe(
+    'starting hits...',
+  );
 });

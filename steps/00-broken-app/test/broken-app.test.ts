@@ -3,8 +3,20 @@
  * it crashes, `docker logs` shows nothing useful, /status is 404 and `docker stop` is slow.
  */
 import {
-  buildStep, dockerLogs, hit, readFileFrom, redisGet, startApp, startNetwork, startRedis, teardown, timedDockerStop,
-  urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
+  buildStep,
+  dockerLogs,
+  hit,
+  readFileFrom,
+  redisGet,
+  startApp,
+  startNetwork,
+  startRedis,
+  teardown,
+  timedDockerStop,
+  urlOf,
+  waitForExit,
+  type StartedNetwork,
+  type StartedTestContainer,
 } from '@kit/testkit';
 import { isLuckyVisitor } from '../src/lucky.js';
 import { seededRandom } from '../src/random.js';

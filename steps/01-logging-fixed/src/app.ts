@@ -54,18 +54,33 @@ export function createApp({ store, version, hostname, random, log }: AppDeps) {
         .sMembers('prizes')
         .then((prizes) => {
           const prize = drawPrize(prizes, random);
-          req.log.info({ visitor: hits, prize }, prize ? 'lucky visitor won a prize' : 'lucky visitor, but no prizes to give');
+          req.log.info(
+            { visitor: hits, prize },
+            prize ? 'lucky visitor won a prize' : 'lucky visitor, but no prizes to give',
+          );
         })
         .catch((err: unknown) => req.log.error({ err }, 'prize draw failed'));
     }
     // #endregion lucky
-    res.status(hits === undefined ? 503 : 200).type('html').send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
+    res
+      .status(hits === undefined ? 503 : 200)
+      .type('html')
+      .send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
   });
 
   // What operations asks first: is it up, since when, can it reach its data?
   app.get('/status', async (_req, res) => {
-    const redis = await store.ping().then(() => 'connected', () => 'unavailable');
-    res.json({ version, hostname, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), redis, served });
+    const redis = await store.ping().then(
+      () => 'connected',
+      () => 'unavailable',
+    );
+    res.json({
+      version,
+      hostname,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      redis,
+      served,
+    });
   });
 
   return app;

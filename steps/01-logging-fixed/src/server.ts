@@ -30,4 +30,6 @@ redis.connect().catch(() => {});
 
 const random = config.luckySeed === undefined ? Math.random : seededRandom(config.luckySeed);
 const app = createApp({ store: redis, version: config.version, hostname: hostname(), random, log });
-app.listen(config.port, () => log.info({ port: config.port, version: config.version }, 'listening'));
+app.listen(config.port, () =>
+  log.info({ port: config.port, version: config.version }, 'listening'),
+);

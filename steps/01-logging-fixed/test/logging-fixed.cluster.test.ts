@@ -2,7 +2,15 @@
  * Step 01 on a real Kubernetes cluster (beat 6): `kubectl logs` shows the request log, and the
  * traffic that killed version 1.0.0 no longer restarts the pod.
  */
-import { appPods, deleteNamespace, deployStep, hit, jsonLogLines, kubectl, nodePortUrl } from '@kit/testkit';
+import {
+  appPods,
+  deleteNamespace,
+  deployStep,
+  hit,
+  jsonLogLines,
+  kubectl,
+  nodePortUrl,
+} from '@kit/testkit';
 
 const NS = 'e2e-01';
 let url: string;
@@ -23,8 +31,12 @@ test('300 hits: all answered, no restart, and kubectl logs has a JSON line for e
 
   const [pod] = await appPods(NS);
   expect(pod?.restarts).toBe(0);
-  const lines = jsonLogLines<{ msg: string; req?: { url: string } }>(await kubectl('-n', NS, 'logs', pod!.name));
-  expect(lines.filter((line) => line.msg === 'request completed' && line.req?.url === '/').length).toBeGreaterThanOrEqual(300);
+  const lines = jsonLogLines<{ msg: string; req?: { url: string } }>(
+    await kubectl('-n', NS, 'logs', pod!.name),
+  );
+  expect(
+    lines.filter((line) => line.msg === 'request completed' && line.req?.url === '/').length,
+  ).toBeGreaterThanOrEqual(300);
   // Hit 128, the lucky visitor that killed 1.0.0, is now a log line.
   expect(lines.some((line) => line.msg === 'lucky visitor, but no prizes to give')).toBe(true);
 });

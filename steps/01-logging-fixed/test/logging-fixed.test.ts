@@ -3,8 +3,19 @@
  * old crash site now logs instead of killing the process, and /status answers.
  */
 import {
-  buildStep, dockerLogs, dockerRunToExit, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown, urlOf,
-  type StartedNetwork, type StartedTestContainer,
+  buildStep,
+  dockerLogs,
+  dockerRunToExit,
+  hit,
+  jsonLogLines,
+  redisGet,
+  startApp,
+  startNetwork,
+  startRedis,
+  teardown,
+  urlOf,
+  type StartedNetwork,
+  type StartedTestContainer,
 } from '@kit/testkit';
 import { isLuckyVisitor } from '../src/lucky.js';
 import { seededRandom } from '../src/random.js';
@@ -62,9 +73,15 @@ describe('version 1.1 under traffic', () => {
   });
 
   test('docker logs shows one JSON line per request', () => {
-    const requests = logs.filter((line) => line.msg === 'request completed' && line.req?.url === '/');
+    const requests = logs.filter(
+      (line) => line.msg === 'request completed' && line.req?.url === '/',
+    );
     expect(requests).toHaveLength(HITS);
-    expect(requests[0]).toMatchObject({ level: 'info', req: { method: 'GET', url: '/' }, res: { statusCode: 200 } });
+    expect(requests[0]).toMatchObject({
+      level: 'info',
+      req: { method: 'GET', url: '/' },
+      res: { statusCode: 200 },
+    });
     expect(typeof requests[0]?.responseTime).toBe('number');
   });
 
@@ -95,7 +112,9 @@ describe('a fatal error says why, in docker logs', () => {
     expect(exitCode).toBe(1);
     const fatal = jsonLines(output).find((line) => line.level === 'fatal');
     expect(fatal?.msg).toBe('invalid configuration');
-    expect(fatal?.err?.message).toBe('REDIS_URL=localhost:6379 is not valid: expected redis://host:port, e.g. redis://redis:6379');
+    expect(fatal?.err?.message).toBe(
+      'REDIS_URL=localhost:6379 is not valid: expected redis://host:port, e.g. redis://redis:6379',
+    );
   });
 });
 
@@ -114,6 +133,8 @@ describe('Redis going away is logged, and the page says so', () => {
     expect(await response.text()).toContain('<dd id="redis">unavailable</dd>');
     const status = (await (await fetch(urlOf(app, '/status'))).json()) as { redis: string };
     expect(status.redis).toBe('unavailable');
-    expect(jsonLines(await dockerLogs(app)).some((line) => line.msg === 'redis connection error')).toBe(true);
+    expect(
+      jsonLines(await dockerLogs(app)).some((line) => line.msg === 'redis connection error'),
+    ).toBe(true);
   });
 });

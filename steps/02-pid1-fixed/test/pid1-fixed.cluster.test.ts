@@ -2,7 +2,17 @@
  * Step 02 on a real Kubernetes cluster (beat 6, "redeploys are slow"): a rolling update under
  * steady load loses no request, and a pod goes away well inside its grace period.
  */
-import { appPods, deleteNamespace, deployStep, docker, kubectl, loadIntoCluster, manifestImage, nodePortUrl, runK6 } from '@kit/testkit';
+import {
+  appPods,
+  deleteNamespace,
+  deployStep,
+  docker,
+  kubectl,
+  loadIntoCluster,
+  manifestImage,
+  nodePortUrl,
+  runK6,
+} from '@kit/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const NS = 'e2e-02';

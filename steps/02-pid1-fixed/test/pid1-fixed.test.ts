@@ -4,11 +4,26 @@
  * Redis, and the data lives outside the app container.
  */
 import {
-  answers, buildStep, createVolume, docker, dockerLogs, eventually, hit, jsonLogLines, redisGet, startApp, startNetwork, startRedis, teardown,
-  timedDockerStop, urlOf, waitForExit, type StartedNetwork, type StartedTestContainer,
+  answers,
+  buildStep,
+  createVolume,
+  docker,
+  dockerLogs,
+  eventually,
+  hit,
+  jsonLogLines,
+  redisGet,
+  startApp,
+  startNetwork,
+  startRedis,
+  teardown,
+  timedDockerStop,
+  urlOf,
+  waitForExit,
+  type StartedNetwork,
+  type StartedTestContainer,
 } from '@kit/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
-
 
 let image: string;
 let network: StartedNetwork;
@@ -28,7 +43,11 @@ describe('node is PID 1 and handles SIGTERM', () => {
   afterAll(() => teardown(app));
 
   test('PID 1 is node, running as the unprivileged user node (uid 1000)', async () => {
-    const { output } = await app.exec(['sh', '-c', 'tr "\\0" " " </proc/1/cmdline; echo; grep ^Uid: /proc/1/status']);
+    const { output } = await app.exec([
+      'sh',
+      '-c',
+      'tr "\\0" " " </proc/1/cmdline; echo; grep ^Uid: /proc/1/status',
+    ]);
     const [cmdline, uid] = output.trim().split('\n');
     expect(cmdline?.trim()).toBe('node dist/server.js');
     expect(uid?.split(/\s+/).slice(1)).toEqual(['1000', '1000', '1000', '1000']); // real, effective, saved, fs
@@ -59,7 +78,10 @@ describe('a request in flight when SIGTERM arrives', () => {
     await hit(urlOf(app), 1); // connected and warm
     // Freeze Redis: the next hit waits for its INCR, so it is in flight for as long as we like.
     await docker('pause', redis.getId());
-    const inFlight = fetch(urlOf(app)).then(async (response) => ({ status: response.status, body: await response.text() }));
+    const inFlight = fetch(urlOf(app)).then(async (response) => ({
+      status: response.status,
+      body: await response.text(),
+    }));
     await sleep(300);
 
     const stopping = timedDockerStop(app); // SIGTERM now, with the request still waiting
@@ -74,7 +96,11 @@ describe('a request in flight when SIGTERM arrives', () => {
     expect(await waitForExit(app)).toBe(0);
 
     const messages = jsonLogLines(await dockerLogs(app)).map((line) => line.msg);
-    const order = ['shutting down: draining in-flight requests', 'request completed', 'shut down cleanly'];
+    const order = [
+      'shutting down: draining in-flight requests',
+      'request completed',
+      'shut down cleanly',
+    ];
     const positions = order.map((msg) => messages.lastIndexOf(msg));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -100,7 +126,11 @@ describe('readiness: no traffic before Redis, no empty Service during a Redis ou
 
     lateRedis = await startRedis(ownNetwork);
     // The shared wait for an answer; its error names the last one.
-    await answers(urlOf(app, '/check/ready'), 10_000, (status, body) => `${status} ${body}` === '200 ok');
+    await answers(
+      urlOf(app, '/check/ready'),
+      10_000,
+      (status, body) => `${status} ${body}` === '200 ok',
+    );
     expect(await ready()).toBe('200 ok');
 
     await lateRedis.stop({ timeout: 10_000 });
@@ -119,11 +149,16 @@ describe('the data lives outside the app container', () => {
 
   /** Hits once, retrying while the app reconnects to Redis; returns the counter the page shows. */
   async function countedHit(): Promise<number> {
-    return eventually('the app to count the hit', async () => {
-      const response = await fetch(urlOf(app)).catch(() => undefined);
-      const match = response && (await response.text()).match(/<dd id="hits">(\d+)<\/dd>/);
-      return response?.status === 200 && match ? Number(match[1]) : undefined;
-    }, 10_000, 100);
+    return eventually(
+      'the app to count the hit',
+      async () => {
+        const response = await fetch(urlOf(app)).catch(() => undefined);
+        const match = response && (await response.text()).match(/<dd id="hits">(\d+)<\/dd>/);
+        return response?.status === 200 && match ? Number(match[1]) : undefined;
+      },
+      10_000,
+      100,
+    );
   }
 
   test('the counter survives an app restart and a new Redis container on the same volume', async () => {

@@ -3,7 +3,10 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 // 10 ms steps around the 100 ms threshold the operator acts on (histogram_quantile interpolates
 // inside a bucket, so its resolution is the bucket width), coarse far from it.
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5];
+export const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.125, 0.15, 0.2, 0.3, 0.5, 1, 2.5,
+  5,
+];
 
 /** `queueLength` is read at each scrape, so the gauge is always current. */
 export function createMetrics(queueLength: () => number) {

@@ -35,13 +35,19 @@ let shuttingDown = false;
 const capacity = new Capacity(config.slowSlots);
 const random = config.luckySeed === undefined ? Math.random : seededRandom(config.luckySeed);
 const app = createApp({
-  store: redis, version: config.version, hostname: hostname(), random, log,
+  store: redis,
+  version: config.version,
+  hostname: hostname(),
+  random,
+  log,
   isShuttingDown: () => shuttingDown,
   metrics: createMetrics(() => capacity.queued),
   capacity,
   slowWorkMs: config.slowWorkMs,
 });
-const server = app.listen(config.port, () => log.info({ port: config.port, version: config.version }, 'listening'));
+const server = app.listen(config.port, () =>
+  log.info({ port: config.port, version: config.version }, 'listening'),
+);
 
 /**
  * `docker stop` and Kubernetes send SIGTERM (Ctrl-C sends SIGINT): stop taking new connections,
@@ -59,7 +65,10 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   const sweep = setInterval(() => server.closeIdleConnections(), 50);
   server.closeIdleConnections();
   const deadline = setTimeout(() => {
-    log.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'drain timed out: closing remaining connections');
+    log.warn(
+      { drainTimeoutMs: config.drainTimeoutMs },
+      'drain timed out: closing remaining connections',
+    );
     server.closeAllConnections();
   }, config.drainTimeoutMs);
   await once(server, 'close');

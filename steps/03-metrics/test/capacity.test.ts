@@ -2,7 +2,6 @@
 import { Capacity } from '../src/capacity.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-
 test('never works on more than `slots` requests at once, and serves the queue in arrival order', async () => {
   const capacity = new Capacity(2);
   let running = 0;

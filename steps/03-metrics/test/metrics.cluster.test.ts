@@ -5,7 +5,18 @@
  * e2e-03-monitoring for Prometheus: k8s/prometheus, moved), so it runs beside the cluster test
  * files that use hits and monitoring.
  */
-import { appPods, deleteNamespace, deployPrometheusFor, deployStep, eventually, kubectl, monitoringOf, nodePortUrl, promQuery, runK6 } from '@kit/testkit';
+import {
+  appPods,
+  deleteNamespace,
+  deployPrometheusFor,
+  deployStep,
+  eventually,
+  kubectl,
+  monitoringOf,
+  nodePortUrl,
+  promQuery,
+  runK6,
+} from '@kit/testkit';
 
 const NS = 'e2e-03';
 const MONITORING = monitoringOf(NS); // where deployPrometheusFor puts the Prometheus that scrapes NS
@@ -27,16 +38,24 @@ afterAll(async () => {
 }, 300_000);
 
 async function scrapedPods(count: number): Promise<void> {
-  await eventually(`Prometheus to scrape ${count} app pods`, async () =>
-    (await promQuery(prometheus, `up{namespace="${NS}",app="hits"} == 1`).catch(() => [])).length === count ? true : undefined,
-  120_000);
+  await eventually(
+    `Prometheus to scrape ${count} app pods`,
+    async () =>
+      (await promQuery(prometheus, `up{namespace="${NS}",app="hits"} == 1`).catch(() => []))
+        .length === count
+        ? true
+        : undefined,
+    120_000,
+  );
 }
 
 test('one replica: p95 over 100 ms by k6 and by Prometheus', async () => {
   await scrapedPods(1);
   const k6 = await runK6('steady.js', { ...load, TARGET: app });
   const [prom] = (await promQuery(prometheus, P95)).map((sample) => sample.value);
-  console.log(`cluster, 1 replica: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${((prom ?? NaN) * 1000).toFixed(1)} ms`);
+  console.log(
+    `cluster, 1 replica: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${((prom ?? NaN) * 1000).toFixed(1)} ms`,
+  );
   expect(k6.failedRate).toBe(0);
   expect(k6.p95).toBeGreaterThan(100);
   expect((prom ?? 0) * 1000).toBeGreaterThan(100);
@@ -49,7 +68,9 @@ test('kubectl scale --replicas=3: every pod scraped, p95 under 100 ms by k6 and 
   await scrapedPods(3);
   const k6 = await runK6('steady.js', { ...load, TARGET: app });
   const [prom] = (await promQuery(prometheus, P95)).map((sample) => sample.value);
-  console.log(`cluster, 3 replicas: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${((prom ?? NaN) * 1000).toFixed(1)} ms`);
+  console.log(
+    `cluster, 3 replicas: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${((prom ?? NaN) * 1000).toFixed(1)} ms`,
+  );
   expect(k6.failedRate).toBe(0);
   expect(k6.p95).toBeLessThan(100);
   expect((prom ?? Infinity) * 1000).toBeLessThan(100);

@@ -4,8 +4,20 @@
  * measurement, and latency rises with load on one replica and falls with three.
  */
 import {
-  buildStep, eventually, promQuery, runK6, startApp, startLoadBalancer, startNetwork, startPrometheus,
-  startRedis, teardown, urlOf, hit, type StartedNetwork, type StartedTestContainer,
+  buildStep,
+  eventually,
+  promQuery,
+  runK6,
+  startApp,
+  startLoadBalancer,
+  startNetwork,
+  startPrometheus,
+  startRedis,
+  teardown,
+  urlOf,
+  hit,
+  type StartedNetwork,
+  type StartedTestContainer,
 } from '@kit/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -18,7 +30,9 @@ const P95 = 'app:request_latency_seconds:p95_30s{app="hits"}';
  */
 async function bucketWidthAround(app: StartedTestContainer, ms: number): Promise<number> {
   const exposition = await (await fetch(urlOf(app, '/metrics'))).text();
-  const les = [...exposition.matchAll(/request_latency_seconds_bucket\{le="([\d.]+)"/g)].map((m) => Number(m[1]) * 1000);
+  const les = [...exposition.matchAll(/request_latency_seconds_bucket\{le="([\d.]+)"/g)].map(
+    (m) => Number(m[1]) * 1000,
+  );
   const edges = [0, ...new Set(les)].sort((a, b) => a - b);
   const upper = edges.findIndex((edge) => edge >= ms);
   return upper > 0 ? edges[upper]! - edges[upper - 1]! : Infinity;
@@ -41,13 +55,16 @@ describe('the app exports metrics', () => {
   afterAll(() => teardown(app, redis, network));
 
   test('/metrics: a latency histogram by method and route, never the raw path, plus process metrics', async () => {
-    for (const path of ['/', '/slow', '/no/such/page/42', '/check/live', '/check/ready', '/status']) await fetch(urlOf(app, path));
+    for (const path of ['/', '/slow', '/no/such/page/42', '/check/live', '/check/ready', '/status'])
+      await fetch(urlOf(app, path));
     const metrics = await (await fetch(urlOf(app, '/metrics'))).text();
     expect(metrics).toContain('# TYPE request_latency_seconds histogram');
     for (const route of ['/', '/slow', '/status', 'unmatched']) {
       expect(metrics).toContain(`request_latency_seconds_count{method="GET",route="${route}"} 1`);
     }
-    expect(metrics).toContain('request_latency_seconds_bucket{le="0.1",method="GET",route="/slow"} 1');
+    expect(metrics).toContain(
+      'request_latency_seconds_bucket{le="0.1",method="GET",route="/slow"} 1',
+    );
     expect(metrics).not.toMatch(/route="\/(no|check|metrics)/); // probes and scrapes are not traffic
     expect(metrics).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
@@ -55,9 +72,17 @@ describe('the app exports metrics', () => {
   });
 
   test('/slow queues what its 2 slots cannot take: 6 requests at once wait 0, 0, 1, 1, 2, 2 turns of 40 ms', async () => {
-    const sixAtOnce = () => Promise.all(
-      Array.from({ length: 6 }, async () => (await (await fetch(urlOf(app, '/slow'))).json()) as { waitedMs: number; workMs: number }),
-    );
+    const sixAtOnce = () =>
+      Promise.all(
+        Array.from(
+          { length: 6 },
+          async () =>
+            (await (await fetch(urlOf(app, '/slow'))).json()) as {
+              waitedMs: number;
+              workMs: number;
+            },
+        ),
+      );
     // The first six open six kept-alive connections, so the six measured ones arrive together: a
     // request still connecting when the first pair is done waits a turn less (a CI run on a busy
     // machine got 0, 0, 0, 1, 1, 2).
@@ -90,8 +115,12 @@ describe('one replica breaks p95 < 100 ms at a load that three replicas keep', (
 
   test('without traffic the request rate is 0, and the p95 query says "no data" (not 0)', async () => {
     // Two scrapes of unchanged counters: Prometheus knows the app, and knows it is idle.
-    const rate = await eventually('two scrapes of the app', async () =>
-      (await promQuery(prometheus, 'sum(rate(request_latency_seconds_count{app="hits"}[30s]))'))[0]?.value,
+    const rate = await eventually(
+      'two scrapes of the app',
+      async () =>
+        (
+          await promQuery(prometheus, 'sum(rate(request_latency_seconds_count{app="hits"}[30s]))')
+        )[0]?.value,
     );
     expect(rate).toBe(0);
     await sleep(6000); // at least one more rule evaluation
@@ -105,12 +134,16 @@ describe('one replica breaks p95 < 100 ms at a load that three replicas keep', (
     const k6 = await runK6('steady.js', { ...load, TARGET: target() });
     const prom = await prometheusP95();
     oneReplica = { k6: k6.p95, prometheus: (prom ?? NaN) * 1000 };
-    console.log(`1 replica: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${oneReplica.prometheus.toFixed(1)} ms, ${k6.requests} requests`);
+    console.log(
+      `1 replica: p95 k6 ${k6.p95.toFixed(1)} ms, Prometheus ${oneReplica.prometheus.toFixed(1)} ms, ${k6.requests} requests`,
+    );
     expect(k6.failedRate).toBe(0);
     expect(k6.p95).toBeGreaterThan(100);
     expect(k6.thresholdsPassed).toBe(false);
     expect(oneReplica.prometheus).toBeGreaterThan(100);
-    expect(Math.abs(oneReplica.prometheus - k6.p95)).toBeLessThanOrEqual(await bucketWidthAround(apps[0]!, k6.p95));
+    expect(Math.abs(oneReplica.prometheus - k6.p95)).toBeLessThanOrEqual(
+      await bucketWidthAround(apps[0]!, k6.p95),
+    );
   });
 
   test('three replicas behind nginx: p95 under 100 ms, by k6 and by Prometheus, and they agree', async () => {
@@ -129,10 +162,15 @@ describe('one replica breaks p95 < 100 ms at a load that three replicas keep', (
     expect(k6.p95).toBeLessThan(100);
     expect(k6.thresholdsPassed).toBe(true);
     expect(prom * 1000).toBeLessThan(100);
-    expect(Math.abs(prom * 1000 - k6.p95)).toBeLessThanOrEqual(await bucketWidthAround(apps[0]!, k6.p95));
+    expect(Math.abs(prom * 1000 - k6.p95)).toBeLessThanOrEqual(
+      await bucketWidthAround(apps[0]!, k6.p95),
+    );
     // Every replica took its share.
-    const perReplica = await promQuery(prometheus, 'sum by (instance) (increase(request_latency_seconds_count{route="/slow"}[40s]))');
+    const perReplica = await promQuery(
+      prometheus,
+      'sum by (instance) (increase(request_latency_seconds_count{route="/slow"}[40s]))',
+    );
     expect(perReplica).toHaveLength(3);
-    expect(Math.min(...perReplica.map((s) => s.value))).toBeGreaterThan(0.2 * k6.requests / 3);
+    expect(Math.min(...perReplica.map((s) => s.value))).toBeGreaterThan((0.2 * k6.requests) / 3);
   });
 });

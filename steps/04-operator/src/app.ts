@@ -28,7 +28,17 @@ export interface AppDeps {
   slowWorkMs: number;
 }
 
-export function createApp({ store, version, hostname, random, log, isShuttingDown, metrics, capacity, slowWorkMs }: AppDeps) {
+export function createApp({
+  store,
+  version,
+  hostname,
+  random,
+  log,
+  isShuttingDown,
+  metrics,
+  capacity,
+  slowWorkMs,
+}: AppDeps) {
   const app = express();
   const startedAt = Date.now();
   let served = 0; // requests this replica has served
@@ -39,7 +49,9 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
     pinoHttp({
       logger: log,
       // Probes and scrapes are noise.
-      autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url?.startsWith('/check/') ?? false) },
+      autoLogging: {
+        ignore: (req) => req.url === '/metrics' || (req.url?.startsWith('/check/') ?? false),
+      },
       serializers: {
         req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -64,18 +76,33 @@ export function createApp({ store, version, hostname, random, log, isShuttingDow
         .sMembers('prizes')
         .then((prizes) => {
           const prize = drawPrize(prizes, random);
-          req.log.info({ visitor: hits, prize }, prize ? 'lucky visitor won a prize' : 'lucky visitor, but no prizes to give');
+          req.log.info(
+            { visitor: hits, prize },
+            prize ? 'lucky visitor won a prize' : 'lucky visitor, but no prizes to give',
+          );
         })
         .catch((err: unknown) => req.log.error({ err }, 'prize draw failed'));
     }
     // #endregion lucky
-    res.status(hits === undefined ? 503 : 200).type('html').send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
+    res
+      .status(hits === undefined ? 503 : 200)
+      .type('html')
+      .send(renderPage({ version, hostname, hits, redisReady: store.isReady }));
   });
 
   // What operations asks first: is it up, since when, can it reach its data?
   app.get('/status', async (_req, res) => {
-    const redis = await store.ping().then(() => 'connected', () => 'unavailable');
-    res.json({ version, hostname, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), redis, served });
+    const redis = await store.ping().then(
+      () => 'connected',
+      () => 'unavailable',
+    );
+    res.json({
+      version,
+      hostname,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      redis,
+      served,
+    });
   });
 
   // Work whose latency depends on the load on this replica (see capacity.ts).

@@ -4,15 +4,47 @@
  * cluster suite (operator.cluster.test.ts) proves the same rules on a real cluster under real load.
  */
 import fc from 'fast-check';
-import { decide, DOWN_HEADROOM, type LastScale, maxOverWindow, MIN_REQUESTS, WINDOW_S, wantedReplicas, type Metric, type Reason, type Recommendation, type ScalerSpec } from '../operator/src/decide.js';
-import { cacheIsNewer, conditionsFor, type LatencyScaler, mergeConditions, sameStatus, type ScalerStatus, stamped, type Unstamped } from '../operator/src/status.js';
+import {
+  decide,
+  DOWN_HEADROOM,
+  type LastScale,
+  maxOverWindow,
+  MIN_REQUESTS,
+  WINDOW_S,
+  wantedReplicas,
+  type Metric,
+  type Reason,
+  type Recommendation,
+  type ScalerSpec,
+} from '../operator/src/decide.js';
+import {
+  cacheIsNewer,
+  conditionsFor,
+  type LatencyScaler,
+  mergeConditions,
+  sameStatus,
+  type ScalerStatus,
+  stamped,
+  type Unstamped,
+} from '../operator/src/status.js';
 
-const spec: ScalerSpec = { thresholdMs: 100, minReplicas: 1, maxReplicas: 5, cooldownSeconds: 45, scaleDownWindowSeconds: 60 };
+const spec: ScalerSpec = {
+  thresholdMs: 100,
+  minReplicas: 1,
+  maxReplicas: 5,
+  cooldownSeconds: 45,
+  scaleDownWindowSeconds: 60,
+};
 const now = new Date('2026-11-22T12:00:00Z');
 const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000);
 /** The last scale was SECONDSAGO, from FROM replicas. */
 const scaled = (secondsAgo: number, from: number): LastScale => ({ time: ago(secondsAgo), from });
-const rec = (secondsAgo: number, replicas: number): Recommendation => ({ time: ago(secondsAgo).toISOString().replace(/\.\d+Z$/, 'Z'), replicas });
+const rec = (secondsAgo: number, replicas: number): Recommendation => ({
+  time: ago(secondsAgo)
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z'),
+  replicas,
+});
 const ms = (value: number): Metric => ({ kind: 'value', ms: value, rps: 50 });
 const idle: Metric = { kind: 'no-traffic' };
 const noSeries: Metric = { kind: 'no-series', detail: 'no request rate for app="hits"' };
@@ -21,31 +53,186 @@ const down: Metric = { kind: 'unavailable', error: 'ECONNREFUSED' };
 const allowed = (r: number) => [rec(70, r - 1), rec(30, r - 1)];
 
 // current, metric, history, last scale -> desired, reason, limited
-const table: Array<[string, number, Metric, Recommendation[], LastScale | undefined, number, Reason, boolean]> = [
+const table: Array<
+  [string, number, Metric, Recommendation[], LastScale | undefined, number, Reason, boolean]
+> = [
   ['p95 just over: at least one more', 1, ms(101), [], undefined, 2, 'ScaledUp', false],
   ['p95 1.5x over at 2: proportional, 2 -> 3', 2, ms(150), [], undefined, 3, 'ScaledUp', false],
-  ['p95 2.4x over at 1: proportional, 1 -> 3 in one step', 1, ms(240), [], undefined, 3, 'ScaledUp', false],
-  ['p95 10x over at 1: capped at +4 (here also max)', 1, ms(1000), [], undefined, 5, 'ScaledUp', true],
+  [
+    'p95 2.4x over at 1: proportional, 1 -> 3 in one step',
+    1,
+    ms(240),
+    [],
+    undefined,
+    3,
+    'ScaledUp',
+    false,
+  ],
+  [
+    'p95 10x over at 1: capped at +4 (here also max)',
+    1,
+    ms(1000),
+    [],
+    undefined,
+    5,
+    'ScaledUp',
+    true,
+  ],
   ['p95 3x over at 4: never past max', 4, ms(300), [], undefined, 5, 'ScaledUp', true],
-  ['slow, in cooldown, and the step was what the p95 of the replicas before it asked: hold', 2, ms(150), [], scaled(10, 1), 2, 'InCooldown', false],
-  ['slow, in cooldown, and the p95 still of 1 replica asks for more than the step gave: catch up, 2 -> 4', 2, ms(400), [], scaled(10, 1), 4, 'ScaledUp', false],
-  ['slow, in the cooldown of a step down: hold (no catching up after a step down)', 2, ms(300), [], scaled(10, 3), 2, 'InCooldown', false],
-  ['p95 over from too few requests (the window\'s tail after the load): hold', 3, { kind: 'value', ms: 117, rps: 5 }, allowed(3), scaled(600, 2), 3, 'WithinTarget', false],
+  [
+    'slow, in cooldown, and the step was what the p95 of the replicas before it asked: hold',
+    2,
+    ms(150),
+    [],
+    scaled(10, 1),
+    2,
+    'InCooldown',
+    false,
+  ],
+  [
+    'slow, in cooldown, and the p95 still of 1 replica asks for more than the step gave: catch up, 2 -> 4',
+    2,
+    ms(400),
+    [],
+    scaled(10, 1),
+    4,
+    'ScaledUp',
+    false,
+  ],
+  [
+    'slow, in the cooldown of a step down: hold (no catching up after a step down)',
+    2,
+    ms(300),
+    [],
+    scaled(10, 3),
+    2,
+    'InCooldown',
+    false,
+  ],
+  [
+    "p95 over from too few requests (the window's tail after the load): hold",
+    3,
+    { kind: 'value', ms: 117, rps: 5 },
+    allowed(3),
+    scaled(600, 2),
+    3,
+    'WithinTarget',
+    false,
+  ],
   ['slow at max: hold, limited by max', 5, ms(300), [], undefined, 5, 'AtMaxReplicas', true],
   ['exactly the threshold: hold', 2, ms(100), allowed(2), undefined, 2, 'WithinTarget', false],
-  ['one less would leave < 20 % headroom: hold', 3, ms(60), allowed(3), undefined, 3, 'WithinTarget', false],
-  ['one less fits, whole window agreed: one less', 3, ms(50), allowed(3), undefined, 2, 'ScaledDown', false],
-  ['one less fits, a window entry asked for 3: hold', 3, ms(50), [rec(70, 2), rec(20, 3)], undefined, 3, 'ScaleDownStabilized', false],
-  ['one less fits, window not observed yet (restart): hold', 3, ms(50), [rec(20, 2)], undefined, 3, 'ScaleDownStabilized', false],
-  ['one less fits, in cooldown: hold', 3, ms(50), allowed(3), scaled(10, 4), 3, 'InCooldown', false],
-  ['far under at 4: still only one less', 4, ms(10), allowed(4).map((r) => ({ ...r, replicas: 1 })), undefined, 3, 'ScaledDown', false],
-  ['no traffic, whole window idle: one less', 3, idle, [rec(70, 1), rec(5, 1)], scaled(600, 4), 2, 'ScaledDown', false],
+  [
+    'one less would leave < 20 % headroom: hold',
+    3,
+    ms(60),
+    allowed(3),
+    undefined,
+    3,
+    'WithinTarget',
+    false,
+  ],
+  [
+    'one less fits, whole window agreed: one less',
+    3,
+    ms(50),
+    allowed(3),
+    undefined,
+    2,
+    'ScaledDown',
+    false,
+  ],
+  [
+    'one less fits, a window entry asked for 3: hold',
+    3,
+    ms(50),
+    [rec(70, 2), rec(20, 3)],
+    undefined,
+    3,
+    'ScaleDownStabilized',
+    false,
+  ],
+  [
+    'one less fits, window not observed yet (restart): hold',
+    3,
+    ms(50),
+    [rec(20, 2)],
+    undefined,
+    3,
+    'ScaleDownStabilized',
+    false,
+  ],
+  [
+    'one less fits, in cooldown: hold',
+    3,
+    ms(50),
+    allowed(3),
+    scaled(10, 4),
+    3,
+    'InCooldown',
+    false,
+  ],
+  [
+    'far under at 4: still only one less',
+    4,
+    ms(10),
+    allowed(4).map((r) => ({ ...r, replicas: 1 })),
+    undefined,
+    3,
+    'ScaledDown',
+    false,
+  ],
+  [
+    'no traffic, whole window idle: one less',
+    3,
+    idle,
+    [rec(70, 1), rec(5, 1)],
+    scaled(600, 4),
+    2,
+    'ScaledDown',
+    false,
+  ],
   ['no traffic at min: hold, limited by min', 1, idle, [], undefined, 1, 'AtMinReplicas', true],
-  ['Prometheus down: hold (never scale on missing data)', 3, down, allowed(3), scaled(600, 2), 3, 'MetricUnavailable', false],
+  [
+    'Prometheus down: hold (never scale on missing data)',
+    3,
+    down,
+    allowed(3),
+    scaled(600, 2),
+    3,
+    'MetricUnavailable',
+    false,
+  ],
   ['Prometheus down while slow: hold too', 1, down, [], undefined, 1, 'MetricUnavailable', false],
-  ['no series (labels match nothing): hold', 3, noSeries, allowed(3), scaled(600, 2), 3, 'NoSeries', false],
-  ['below min: up to min, whatever the metric', 1, down, [], undefined, 2, 'BelowMinReplicas', true],
-  ['above max: down to max, even in cooldown', 7, ms(300), [], scaled(1, 6), 5, 'AboveMaxReplicas', true],
+  [
+    'no series (labels match nothing): hold',
+    3,
+    noSeries,
+    allowed(3),
+    scaled(600, 2),
+    3,
+    'NoSeries',
+    false,
+  ],
+  [
+    'below min: up to min, whatever the metric',
+    1,
+    down,
+    [],
+    undefined,
+    2,
+    'BelowMinReplicas',
+    true,
+  ],
+  [
+    'above max: down to max, even in cooldown',
+    7,
+    ms(300),
+    [],
+    scaled(1, 6),
+    5,
+    'AboveMaxReplicas',
+    true,
+  ],
   ['scaled to 0 by someone: leave it', 0, ms(300), [], undefined, 0, 'ScalingDisabled', false],
 ];
 
@@ -56,9 +243,10 @@ test.each(table)('%s', (_, current, metric, history, lastScale, desired, reason,
   expect(decision.message).not.toBe('');
 });
 
-test('a step up is capped at x2 or +4 replicas, whichever is more (the HPA\'s default policy)', () => {
+test("a step up is capped at x2 or +4 replicas, whichever is more (the HPA's default policy)", () => {
   const roomy = { ...spec, maxReplicas: 50 };
-  const step = (current: number, p95: number) => decide(roomy, current, ms(p95), [], undefined, now).desired;
+  const step = (current: number, p95: number) =>
+    decide(roomy, current, ms(p95), [], undefined, now).desired;
   expect(step(1, 1000)).toBe(5); // +4 is more than x2
   expect(step(2, 1000)).toBe(6);
   expect(step(4, 1000)).toBe(8); // the same
@@ -74,11 +262,16 @@ test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
 test('an open loop (requests arrive whatever the app does): 1 -> 5 at once, then 5 -> 8 in the cooldown, while the p95 is still that of 1 replica', () => {
   const roomy = { ...spec, maxReplicas: 8 };
   // The queue on one replica: p95 2 s. +4 is the most one step adds.
-  expect(decide(roomy, 1, ms(2000), [], undefined, now)).toMatchObject({ desired: 5, reason: 'ScaledUp' });
+  expect(decide(roomy, 1, ms(2000), [], undefined, now)).toMatchObject({
+    desired: 5,
+    reason: 'ScaledUp',
+  });
   // 5 s later the 30 s window is still mostly the one replica's queue: 1 x 2.3 s / 100 ms = 23, capped at max.
   const caught = decide(roomy, 5, ms(2300), [], scaled(5, 1), now);
   expect(caught).toMatchObject({ desired: 8, reason: 'ScaledUp', limited: true, scaledFrom: 1 });
-  expect(caught.message).toBe('p95 2300 ms > 100 ms, still of 1 replicas: 5 -> 8 replicas (catching up)');
+  expect(caught.message).toBe(
+    'p95 2300 ms > 100 ms, still of 1 replicas: 5 -> 8 replicas (catching up)',
+  );
   // The window now shows 5, the last step was from 5: nothing to catch up, the cooldown holds.
   expect(decide(roomy, 8, ms(3000), [], scaled(5, 5), now).reason).toBe('AtMaxReplicas');
 });
@@ -91,21 +284,42 @@ test('a catch-up counts from the replicas the window still shows: a chain of ste
   const second = decide(roomy, 4, ms(800), [], scaled(5, first.scaledFrom), now);
   expect(second).toMatchObject({ desired: 8, reason: 'ScaledUp', scaledFrom: 1 });
   // The same p95 asks nothing more of 1 replica; read as the p95 of 4 it would ask for 32 (16 by the cap).
-  expect(decide(roomy, 8, ms(800), [], scaled(5, second.scaledFrom), now).reason).toBe('InCooldown');
+  expect(decide(roomy, 8, ms(800), [], scaled(5, second.scaledFrom), now).reason).toBe(
+    'InCooldown',
+  );
   // Once the cooldown is over, the p95 is that of the replicas there are: from 8.
-  expect(decide(roomy, 8, ms(150), [], scaled(45, 1), now)).toMatchObject({ desired: 12, reason: 'ScaledUp', scaledFrom: 8 });
+  expect(decide(roomy, 8, ms(150), [], scaled(45, 1), now)).toMatchObject({
+    desired: 12,
+    reason: 'ScaledUp',
+    scaledFrom: 8,
+  });
 });
 
-test('a closed loop of 6 users (p95 ~120 ms on 1 replica and on 2, the e2e test\'s load): 1 -> 2, no catching up, 2 -> 3 after the cooldown', () => {
-  expect(decide(spec, 1, ms(122), [], undefined, now)).toMatchObject({ desired: 2, reason: 'ScaledUp' });
+test("a closed loop of 6 users (p95 ~120 ms on 1 replica and on 2, the e2e test's load): 1 -> 2, no catching up, 2 -> 3 after the cooldown", () => {
+  expect(decide(spec, 1, ms(122), [], undefined, now)).toMatchObject({
+    desired: 2,
+    reason: 'ScaledUp',
+  });
   // In the cooldown, the p95 of 1 replica asks for 2: there are 2. (It would take > 200 ms to ask for 3.)
-  for (const p95 of [118, 124, 150, 199]) expect(decide(spec, 2, ms(p95), [], scaled(20, 1), now).reason).toBe('InCooldown');
-  expect(decide(spec, 2, ms(117), [], scaled(45, 1), now)).toMatchObject({ desired: 3, reason: 'ScaledUp' });
-  for (const p95 of [117, 140, 150]) expect(decide(spec, 3, ms(p95), [], scaled(20, 2), now).reason).toBe('InCooldown');
+  for (const p95 of [118, 124, 150, 199])
+    expect(decide(spec, 2, ms(p95), [], scaled(20, 1), now).reason).toBe('InCooldown');
+  expect(decide(spec, 2, ms(117), [], scaled(45, 1), now)).toMatchObject({
+    desired: 3,
+    reason: 'ScaledUp',
+  });
+  for (const p95 of [117, 140, 150])
+    expect(decide(spec, 3, ms(p95), [], scaled(20, 2), now).reason).toBe('InCooldown');
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {
-  const { recommendations } = decide(spec, 3, ms(50), [rec(300, 3), rec(90, 3), rec(61, 2), rec(30, 2), rec(20, 3)], undefined, now);
+  const { recommendations } = decide(
+    spec,
+    3,
+    ms(50),
+    [rec(300, 3), rec(90, 3), rec(61, 2), rec(30, 2), rec(20, 3)],
+    undefined,
+    now,
+  );
   expect(recommendations).toEqual([rec(61, 2), rec(20, 3), rec(0, 2)]);
   // A long, noisy history (1, 2, 1, 2 ... every 3 s for 15 min) is cut to the newest 100: the
   // 10 min window is then "not observed yet", so no scale-down, although every entry was < 3.
@@ -116,7 +330,9 @@ test('recommendations: this one is added; older than the window dropped but the 
 });
 
 test('what one sample wants: p95/threshold times the replicas (at least +1, at most x2 or +4, at most max); with headroom below; min with no traffic; nothing without a number', () => {
-  expect([101, 150, 240, 1000].map((p) => wantedReplicas({ ...spec, maxReplicas: 50 }, 2, ms(p)))).toEqual([3, 3, 5, 6]);
+  expect(
+    [101, 150, 240, 1000].map((p) => wantedReplicas({ ...spec, maxReplicas: 50 }, 2, ms(p))),
+  ).toEqual([3, 3, 5, 6]);
   expect([240, 1000].map((p) => wantedReplicas(spec, 2, ms(p)))).toEqual([5, 5]);
   expect(wantedReplicas(spec, 4, ms(300))).toBe(5);
   // Under the threshold: the fewest whose predicted p95 (p x R / R') stays under 80 ms, never more than now.
@@ -135,156 +351,322 @@ test('max over the window: the most any recommendation wanted, or Infinity while
 });
 
 // ---- Properties, over random specs, replicas, metrics, histories and clocks -----------------
-const specs = fc.record({ minReplicas: fc.integer({ min: 1, max: 5 }), extra: fc.integer({ min: 0, max: 6 }), thresholdMs: fc.integer({ min: 1, max: 1000 }),
-  cooldownSeconds: fc.integer({ min: 30, max: 600 }), scaleDownWindowSeconds: fc.integer({ min: 30, max: 600 }) })
+const specs = fc
+  .record({
+    minReplicas: fc.integer({ min: 1, max: 5 }),
+    extra: fc.integer({ min: 0, max: 6 }),
+    thresholdMs: fc.integer({ min: 1, max: 1000 }),
+    cooldownSeconds: fc.integer({ min: 30, max: 600 }),
+    scaleDownWindowSeconds: fc.integer({ min: 30, max: 600 }),
+  })
   .map(({ extra, ...s }): ScalerSpec => ({ ...s, maxReplicas: s.minReplicas + extra }));
 const metrics: fc.Arbitrary<Metric> = fc.oneof(
-  fc.record({ kind: fc.constant('value' as const), ms: fc.double({ min: 0, max: 100_000, noNaN: true }), rps: fc.double({ min: 0.01, max: 1e4, noNaN: true }) }),
-  fc.constant(idle), fc.constant(noSeries), fc.constant(down),
+  fc.record({
+    kind: fc.constant('value' as const),
+    ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
+    rps: fc.double({ min: 0.01, max: 1e4, noNaN: true }),
+  }),
+  fc.constant(idle),
+  fc.constant(noSeries),
+  fc.constant(down),
 );
-const histories = fc.array(fc.record({ secondsAgo: fc.integer({ min: 0, max: 1200 }), replicas: fc.integer({ min: 0, max: 20 }) }), { maxLength: 30 })
+const histories = fc
+  .array(
+    fc.record({
+      secondsAgo: fc.integer({ min: 0, max: 1200 }),
+      replicas: fc.integer({ min: 0, max: 20 }),
+    }),
+    { maxLength: 30 },
+  )
   .map((list) => list.map((r) => rec(r.secondsAgo, r.replicas)));
-const lastScales = fc.option(fc.record({ secondsAgo: fc.integer({ min: 0, max: 1200 }), from: fc.integer({ min: 0, max: 20 }) })
-  .map(({ secondsAgo, from }) => scaled(secondsAgo, from)), { nil: undefined });
+const lastScales = fc.option(
+  fc
+    .record({
+      secondsAgo: fc.integer({ min: 0, max: 1200 }),
+      from: fc.integer({ min: 0, max: 20 }),
+    })
+    .map(({ secondsAgo, from }) => scaled(secondsAgo, from)),
+  { nil: undefined },
+);
 
 test('property: never outside [min, max] (unless scaled to 0 by someone), whatever the inputs', () => {
-  fc.assert(fc.property(specs, fc.integer({ min: 0, max: 20 }), metrics, histories, lastScales, (s, current, metric, history, last) => {
-    const { desired } = decide(s, current, metric, history, last, now);
-    return current === 0 ? desired === 0 : desired >= s.minReplicas && desired <= s.maxReplicas;
-  }));
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 0, max: 20 }),
+      metrics,
+      histories,
+      lastScales,
+      (s, current, metric, history, last) => {
+        const { desired } = decide(s, current, metric, history, last, now);
+        return current === 0 ? desired === 0 : desired >= s.minReplicas && desired <= s.maxReplicas;
+      },
+    ),
+  );
 });
 
 test('property: never down (nor up) on "unavailable" or "no series" inside [min, max]', () => {
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), fc.constantFrom(down, noSeries), histories, lastScales, (s, r, metric, history, last) => {
-    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    return decide(s, current, metric, history, last, now).desired === current;
-  }));
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 1, max: 20 }),
+      fc.constantFrom(down, noSeries),
+      histories,
+      lastScales,
+      (s, r, metric, history, last) => {
+        const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+        return decide(s, current, metric, history, last, now).desired === current;
+      },
+    ),
+  );
 });
 
 // x2 and +4 as literals, not the constants: the README and the deck promise them, and the README lists this name.
 test('property: a step up is at most x2 or +4, a step down exactly one replica (inside [min, max])', () => {
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), metrics, histories, lastScales, (s, r, metric, history, last) => {
-    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    const { desired } = decide(s, current, metric, history, last, now);
-    return desired <= Math.max(2 * current, current + 4) && desired >= current - 1;
-  }));
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 1, max: 20 }),
+      metrics,
+      histories,
+      lastScales,
+      (s, r, metric, history, last) => {
+        const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+        const { desired } = decide(s, current, metric, history, last, now);
+        return desired <= Math.max(2 * current, current + 4) && desired >= current - 1;
+      },
+    ),
+  );
 });
 
 test('property: in the cooldown, up only after a step up, and never past what the p95 asks of the replicas before it', () => {
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), metrics, histories, fc.integer({ min: 0, max: 20 }), (s, r, metric, history, from) => {
-    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    const { desired } = decide(s, current, metric, history, scaled(1, from), now); // 1 s ago: in the cooldown
-    if (desired <= current) return true;
-    return from < current && metric.kind === 'value' && desired <= Math.max(from + 1, Math.ceil(from * metric.ms / s.thresholdMs));
-  }));
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 1, max: 20 }),
+      metrics,
+      histories,
+      fc.integer({ min: 0, max: 20 }),
+      (s, r, metric, history, from) => {
+        const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+        const { desired } = decide(s, current, metric, history, scaled(1, from), now); // 1 s ago: in the cooldown
+        if (desired <= current) return true;
+        return (
+          from < current &&
+          metric.kind === 'value' &&
+          desired <= Math.max(from + 1, Math.ceil((from * metric.ms) / s.thresholdMs))
+        );
+      },
+    ),
+  );
 });
 
 test('property: never up on a p95 of fewer than MIN_REQUESTS requests in the window, however slow', () => {
-  const thin = fc.record({ kind: fc.constant('value' as const), ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
-    rps: fc.double({ min: 0.001, max: (MIN_REQUESTS - 0.001) / WINDOW_S, noNaN: true }) });
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), thin, histories, lastScales, (s, r, metric, history, last) => {
-    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    return decide(s, current, metric, history, last, now).desired <= current;
-  }));
+  const thin = fc.record({
+    kind: fc.constant('value' as const),
+    ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
+    rps: fc.double({ min: 0.001, max: (MIN_REQUESTS - 0.001) / WINDOW_S, noNaN: true }),
+  });
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 1, max: 20 }),
+      thin,
+      histories,
+      lastScales,
+      (s, r, metric, history, last) => {
+        const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+        return decide(s, current, metric, history, last, now).desired <= current;
+      },
+    ),
+  );
 });
 
 test('property: no flapping on noise inside the band (p95 between the headroom line and the threshold)', () => {
   // Ticks of 5 s for 10 minutes, each p95 random inside [threshold x 0.8, threshold]: not one change.
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), fc.array(fc.double({ min: DOWN_HEADROOM, max: 1, noNaN: true }), { minLength: 120, maxLength: 120 }), (s, r, noise) => {
-    const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    let history: Recommendation[] = [];
-    return noise.every((x, i) => {
-      const decision = decide(s, current, ms(x * s.thresholdMs), history, undefined, new Date(now.getTime() + i * 5000));
-      history = decision.recommendations;
-      return decision.desired === current;
-    });
-  }), { numRuns: 50 });
+  fc.assert(
+    fc.property(
+      specs,
+      fc.integer({ min: 1, max: 20 }),
+      fc.array(fc.double({ min: DOWN_HEADROOM, max: 1, noNaN: true }), {
+        minLength: 120,
+        maxLength: 120,
+      }),
+      (s, r, noise) => {
+        const current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+        let history: Recommendation[] = [];
+        return noise.every((x, i) => {
+          const decision = decide(
+            s,
+            current,
+            ms(x * s.thresholdMs),
+            history,
+            undefined,
+            new Date(now.getTime() + i * 5000),
+          );
+          history = decision.recommendations;
+          return decision.desired === current;
+        });
+      },
+    ),
+    { numRuns: 50 },
+  );
 });
 
 test('property: after long enough without traffic it reaches minReplicas, one replica at a time', () => {
-  fc.assert(fc.property(specs, fc.integer({ min: 1, max: 20 }), (s, r) => {
-    let current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
-    let history: Recommendation[] = [];
-    let last: LastScale | undefined;
-    // Bound: one window to observe, then one cooldown (or window, if longer) per replica, 5 s ticks.
-    const bound = s.scaleDownWindowSeconds + (current - s.minReplicas) * Math.max(s.cooldownSeconds, 5) + 10;
-    for (let t = 0; t <= bound; t += 5) {
-      const at = new Date(now.getTime() + t * 1000);
-      const decision = decide(s, current, idle, history, last, at);
-      history = decision.recommendations;
-      if (decision.desired !== current) {
-        if (decision.desired !== current - 1) return false;
-        last = { time: at, from: current };
-        current = decision.desired;
+  fc.assert(
+    fc.property(specs, fc.integer({ min: 1, max: 20 }), (s, r) => {
+      let current = Math.min(Math.max(r, s.minReplicas), s.maxReplicas);
+      let history: Recommendation[] = [];
+      let last: LastScale | undefined;
+      // Bound: one window to observe, then one cooldown (or window, if longer) per replica, 5 s ticks.
+      const bound =
+        s.scaleDownWindowSeconds + (current - s.minReplicas) * Math.max(s.cooldownSeconds, 5) + 10;
+      for (let t = 0; t <= bound; t += 5) {
+        const at = new Date(now.getTime() + t * 1000);
+        const decision = decide(s, current, idle, history, last, at);
+        history = decision.recommendations;
+        if (decision.desired !== current) {
+          if (decision.desired !== current - 1) return false;
+          last = { time: at, from: current };
+          current = decision.desired;
+        }
       }
-    }
-    return current === s.minReplicas;
-  }), { numRuns: 50 });
+      return current === s.minReplicas;
+    }),
+    { numRuns: 50 },
+  );
 });
 
 test('status: MetricAvailable says why a sample is missing, and an unchanged state writes nothing', () => {
-  const at = (metric: Metric, current = 2) => conditionsFor(decide(spec, current, metric, [], undefined, now), metric);
-  expect(at(ms(80)).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'True', reason: 'Sampled' });
-  expect(at(idle).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'True', reason: 'NoTraffic' });
-  expect(at(noSeries).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'False', reason: 'NoSeries' });
-  expect(at(down).find((c) => c.type === 'MetricAvailable')).toMatchObject({ status: 'False', reason: 'PrometheusUnavailable' });
-  expect(at(ms(300), 5).find((c) => c.type === 'ScalingLimited')).toMatchObject({ status: 'True', reason: 'AtMaxReplicas' });
+  const at = (metric: Metric, current = 2) =>
+    conditionsFor(decide(spec, current, metric, [], undefined, now), metric);
+  expect(at(ms(80)).find((c) => c.type === 'MetricAvailable')).toMatchObject({
+    status: 'True',
+    reason: 'Sampled',
+  });
+  expect(at(idle).find((c) => c.type === 'MetricAvailable')).toMatchObject({
+    status: 'True',
+    reason: 'NoTraffic',
+  });
+  expect(at(noSeries).find((c) => c.type === 'MetricAvailable')).toMatchObject({
+    status: 'False',
+    reason: 'NoSeries',
+  });
+  expect(at(down).find((c) => c.type === 'MetricAvailable')).toMatchObject({
+    status: 'False',
+    reason: 'PrometheusUnavailable',
+  });
+  expect(at(ms(300), 5).find((c) => c.type === 'ScalingLimited')).toMatchObject({
+    status: 'True',
+    reason: 'AtMaxReplicas',
+  });
   const paused = conditionsFor(decide(spec, 2, ms(80), [], undefined, now), ms(80), 'paused');
-  expect(paused.find((c) => c.type === 'ScalingActive')).toMatchObject({ status: 'False', reason: 'Paused' });
+  expect(paused.find((c) => c.type === 'ScalingActive')).toMatchObject({
+    status: 'False',
+    reason: 'Paused',
+  });
 
   const first = mergeConditions(undefined, at(ms(80)), 1, now);
   const later = new Date(now.getTime() + 60_000);
   const again = mergeConditions(first, at(ms(75)), 1, later);
   expect(again.map((c) => c.lastTransitionTime)).toEqual(first.map((c) => c.lastTransitionTime));
   const broken = mergeConditions(first, at(down), 1, later);
-  expect(broken.find((c) => c.type === 'MetricAvailable')?.lastTransitionTime).toBe('2026-11-22T12:01:00Z');
-  expect(broken.find((c) => c.type === 'ScalingActive')?.lastTransitionTime).toBe('2026-11-22T12:00:00Z');
+  expect(broken.find((c) => c.type === 'MetricAvailable')?.lastTransitionTime).toBe(
+    '2026-11-22T12:01:00Z',
+  );
+  expect(broken.find((c) => c.type === 'ScalingActive')?.lastTransitionTime).toBe(
+    '2026-11-22T12:00:00Z',
+  );
   const status = { observedGeneration: 1, currentReplicas: 2, conditions: first };
-  const sorted = JSON.parse(JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort())) as typeof status;
+  const sorted = JSON.parse(
+    JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()),
+  ) as typeof status;
   expect(sameStatus(sorted, status)).toBe(true);
   expect(sameStatus({ ...status, currentReplicas: 3 }, status)).toBe(false);
 });
 
 test('status: no heartbeat; the same decision again writes nothing, any change is written with a newer time', () => {
   const later = (s: number) => new Date(now.getTime() + s * 1000);
-  const holding: Unstamped = { observedGeneration: 1, currentReplicas: 2, desiredReplicas: 2, lastLatencyMs: 80, lastDecision: { reason: 'WithinTarget', message: 'p95 80 ms: 1 replicas would be too close to 100 ms' } };
+  const holding: Unstamped = {
+    observedGeneration: 1,
+    currentReplicas: 2,
+    desiredReplicas: 2,
+    lastLatencyMs: 80,
+    lastDecision: {
+      reason: 'WithinTarget',
+      message: 'p95 80 ms: 1 replicas would be too close to 100 ms',
+    },
+  };
   const first = stamped(undefined, holding, now);
   expect(first?.lastDecision).toEqual({ ...holding.lastDecision, time: '2026-11-22T12:00:00Z' });
   expect(stamped(first, holding, later(5))).toBeUndefined();
-  expect(stamped(first, { ...holding, lastLatencyMs: 81 }, later(5))?.lastDecision?.time).toBe('2026-11-22T12:00:05Z');
-  expect(stamped(first, { ...holding, lastDecision: { ...holding.lastDecision, message: 'other' } }, later(5))?.lastDecision?.time).toBe('2026-11-22T12:00:05Z');
+  expect(stamped(first, { ...holding, lastLatencyMs: 81 }, later(5))?.lastDecision?.time).toBe(
+    '2026-11-22T12:00:05Z',
+  );
+  expect(
+    stamped(
+      first,
+      { ...holding, lastDecision: { ...holding.lastDecision, message: 'other' } },
+      later(5),
+    )?.lastDecision?.time,
+  ).toBe('2026-11-22T12:00:05Z');
   // A status without a time (an older operator's, or none) is always written.
-  expect(stamped({ currentReplicas: 2 }, { currentReplicas: 2, lastDecision: holding.lastDecision }, later(5))).toBeDefined();
+  expect(
+    stamped(
+      { currentReplicas: 2 },
+      { currentReplicas: 2, lastDecision: holding.lastDecision },
+      later(5),
+    ),
+  ).toBeDefined();
 });
 
 test('property: over any run of decisions, a status is written exactly when it changed, and every write is newer', () => {
   const decision = fc.record({
     currentReplicas: fc.integer({ min: 1, max: 3 }),
     lastLatencyMs: fc.integer({ min: 79, max: 81 }),
-    lastDecision: fc.record({ reason: fc.constantFrom('WithinTarget', 'ScaledUp'), message: fc.constantFrom('a', 'b') }),
+    lastDecision: fc.record({
+      reason: fc.constantFrom('WithinTarget', 'ScaledUp'),
+      message: fc.constantFrom('a', 'b'),
+    }),
   });
-  fc.assert(fc.property(fc.array(decision, { minLength: 1, maxLength: 30 }), (run) => {
-    let status: ScalerStatus | undefined;
-    let before: Unstamped | undefined;
-    run.forEach((next, i) => {
-      const written = stamped(status, next, new Date(now.getTime() + i * 5000));
-      const changed = before === undefined || JSON.stringify(next) !== JSON.stringify(before);
-      expect(written !== undefined).toBe(changed);
-      if (written) {
-        expect((written.lastDecision?.time ?? '') > (status?.lastDecision?.time ?? '')).toBe(true);
-        status = written;
-      }
-      before = next;
-    });
-  }), { numRuns: 200 });
+  fc.assert(
+    fc.property(fc.array(decision, { minLength: 1, maxLength: 30 }), (run) => {
+      let status: ScalerStatus | undefined;
+      let before: Unstamped | undefined;
+      run.forEach((next, i) => {
+        const written = stamped(status, next, new Date(now.getTime() + i * 5000));
+        const changed = before === undefined || JSON.stringify(next) !== JSON.stringify(before);
+        expect(written !== undefined).toBe(changed);
+        if (written) {
+          expect((written.lastDecision?.time ?? '') > (status?.lastDecision?.time ?? '')).toBe(
+            true,
+          );
+          status = written;
+        }
+        before = next;
+      });
+    }),
+    { numRuns: 200 },
+  );
 });
 
-test('status: the informer\'s copy wins over our last write only once it shows it, or a later write by another leader', () => {
-  const at = (time: string, extra: ScalerStatus = {}): ScalerStatus => ({ ...extra, lastDecision: { reason: 'ScaledUp', message: 'x', time } });
-  const copy = (resourceVersion: string, status: ScalerStatus, uid = 'u1'): LatencyScaler =>
-    ({ metadata: { name: 'hits', namespace: 'hits', uid, resourceVersion }, spec: { ...spec, targetRef: { name: 'hits' } }, status });
+test("status: the informer's copy wins over our last write only once it shows it, or a later write by another leader", () => {
+  const at = (time: string, extra: ScalerStatus = {}): ScalerStatus => ({
+    ...extra,
+    lastDecision: { reason: 'ScaledUp', message: 'x', time },
+  });
+  const copy = (resourceVersion: string, status: ScalerStatus, uid = 'u1'): LatencyScaler => ({
+    metadata: { name: 'hits', namespace: 'hits', uid, resourceVersion },
+    spec: { ...spec, targetRef: { name: 'hits' } },
+    status,
+  });
   // Two writes of ours in the same second: a status change, then the intent to scale (rv 12).
-  const ours = { uid: 'u1', resourceVersion: '12', status: at('2026-11-22T12:00:05Z', { lastScaleTime: '2026-11-22T12:00:05Z' }) };
+  const ours = {
+    uid: 'u1',
+    resourceVersion: '12',
+    status: at('2026-11-22T12:00:05Z', { lastScaleTime: '2026-11-22T12:00:05Z' }),
+  };
   expect(cacheIsNewer(copy('11', at('2026-11-22T12:00:05Z')), ours)).toBe(false); // stale, same time: >= took it
   expect(cacheIsNewer(copy('9', at('2026-11-22T11:59:00Z')), ours)).toBe(false); // stale
   expect(cacheIsNewer(copy('12', ours.status), ours)).toBe(true); // caught up

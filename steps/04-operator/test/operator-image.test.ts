@@ -9,22 +9,47 @@ const TAG = 'kube-selfops/04-operator-operator:test';
 
 test('builds, runs as node, and fails fast on a bad WATCH_NAMESPACE', async () => {
   await docker('build', '-q', '-t', TAG, `${KIT_ROOT}/steps/04-operator/operator`);
-  expect((await docker('image', 'inspect', '-f', '{{.Config.User}} {{json .Config.Entrypoint}}', TAG)).trim()).toBe('node ["node","dist/main.js"]');
+  expect(
+    (
+      await docker('image', 'inspect', '-f', '{{.Config.User}} {{json .Config.Entrypoint}}', TAG)
+    ).trim(),
+  ).toBe('node ["node","dist/main.js"]');
   const { exitCode, output } = await dockerRunToExit(TAG, { WATCH_NAMESPACE: 'Not_A_Namespace' });
   const [line] = jsonLogLines<{ level: string; msg: string; err: { message: string } }>(output);
   expect(exitCode).toBe(1);
   expect(line).toMatchObject({ level: 'fatal', msg: 'invalid configuration' });
-  expect(line?.err.message).toBe('WATCH_NAMESPACE=Not_A_Namespace is not valid: expected a namespace name, e.g. hits');
+  expect(line?.err.message).toBe(
+    'WATCH_NAMESPACE=Not_A_Namespace is not valid: expected a namespace name, e.g. hits',
+  );
 }, 180_000);
 
 test('docker stop: SIGTERM reaches node (PID 1), which logs "stopped" last and exits 0 at once', async () => {
   await docker('build', '-q', '-t', TAG, `${KIT_ROOT}/steps/04-operator/operator`);
   // No cluster here: the operator starts, fails to watch (logged, retried) and must still stop cleanly.
-  const id = (await docker('run', '-d', '--label', 'org.testcontainers=true', '-e', 'WATCH_NAMESPACE=hits', TAG)).trim();
+  const id = (
+    await docker(
+      'run',
+      '-d',
+      '--label',
+      'org.testcontainers=true',
+      '-e',
+      'WATCH_NAMESPACE=hits',
+      TAG,
+    )
+  ).trim();
   try {
     // Its signal handlers are in place once it says it started: wait for that, not a guessed time.
-    await eventually('the operator to log that it started', async () =>
-      (jsonLogLines(await docker('logs', id)).some((line) => line.msg === 'latency operator started') ? true : undefined), 30_000, 200);
+    await eventually(
+      'the operator to log that it started',
+      async () =>
+        jsonLogLines(await docker('logs', id)).some(
+          (line) => line.msg === 'latency operator started',
+        )
+          ? true
+          : undefined,
+      30_000,
+      200,
+    );
     const start = Date.now();
     await docker('stop', id);
     const seconds = (Date.now() - start) / 1000;

@@ -13,7 +13,25 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { canI, deleteNamespace, loadIntoCluster, deployPrometheusFor, deployStep, docker, eventually, holdLock, kubectl, kubectlJson, monitoringOf, kubectlStdin, movedTo, nodePortUrl, promQuery, runK6, KIT_ROOT } from '@kit/testkit';
+import {
+  canI,
+  deleteNamespace,
+  loadIntoCluster,
+  deployPrometheusFor,
+  deployStep,
+  docker,
+  eventually,
+  holdLock,
+  kubectl,
+  kubectlJson,
+  monitoringOf,
+  kubectlStdin,
+  movedTo,
+  nodePortUrl,
+  promQuery,
+  runK6,
+  KIT_ROOT,
+} from '@kit/testkit';
 
 const execFileAsync = promisify(execFile);
 const NS = 'e2e-04';
@@ -37,34 +55,109 @@ let app: string;
 let prometheus: string;
 let releaseCrd: () => Promise<void> = () => Promise.resolve();
 
-interface Condition { type: string; status: string; reason: string; message: string }
-interface Status { currentReplicas?: number; desiredReplicas?: number; lastLatencyMs?: number; lastScaleTime?: string; lastDecision?: { reason: string; message: string }; conditions?: Condition[] }
-interface Event { reason: string; message: string; type: string; firstTimestamp: string; involvedObject: { name: string } }
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Status {
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  lastLatencyMs?: number;
+  lastScaleTime?: string;
+  lastDecision?: { reason: string; message: string };
+  conditions?: Condition[];
+}
+interface Event {
+  reason: string;
+  message: string;
+  type: string;
+  firstTimestamp: string;
+  involvedObject: { name: string };
+}
 
-const status = async (name = 'hits') => (await kubectlJson<{ status?: Status }>('-n', NS, 'get', 'latencyscaler', name)).status ?? {};
-const conditionOf = async (type: string, name = 'hits') => (await status(name)).conditions?.find((c) => c.type === type);
-const replicas = async () => Number(await kubectl('-n', NS, 'get', 'deploy/hits', '-o', 'jsonpath={.spec.replicas}'));
+const status = async (name = 'hits') =>
+  (await kubectlJson<{ status?: Status }>('-n', NS, 'get', 'latencyscaler', name)).status ?? {};
+const conditionOf = async (type: string, name = 'hits') =>
+  (await status(name)).conditions?.find((c) => c.type === type);
+const replicas = async () =>
+  Number(await kubectl('-n', NS, 'get', 'deploy/hits', '-o', 'jsonpath={.spec.replicas}'));
 // No sample is NaN (no traffic); a query that fails for a moment is asked again, not read as NaN.
 const p95Ms = async () =>
-  ((await eventually('Prometheus to answer', () => promQuery(prometheus, P95).catch(() => undefined), 10_000, 500))[0]?.value ?? NaN) * 1000;
+  ((
+    await eventually(
+      'Prometheus to answer',
+      () => promQuery(prometheus, P95).catch(() => undefined),
+      10_000,
+      500,
+    )
+  )[0]?.value ?? NaN) * 1000;
 const events = async (reason: string) =>
-  (await kubectlJson<{ items: Event[] }>('-n', NS, 'get', 'events', '--field-selector', `reason=${reason},involvedObject.kind=LatencyScaler`)).items
-    .sort((a, b) => a.firstTimestamp.localeCompare(b.firstTimestamp));
-const holder = async () => (await kubectl('-n', NS, 'get', 'lease', 'latency-operator', '-o', 'jsonpath={.spec.holderIdentity}')).trim();
-const operatorPods = async () => (await kubectl('-n', NS, 'get', 'pod', '-l', 'app.kubernetes.io/name=latency-operator', '-o', 'jsonpath={.items[*].metadata.name}')).trim().split(/\s+/).filter(Boolean);
-const patch = (spec: object) => kubectl('-n', NS, 'patch', 'latencyscaler', 'hits', '--type=merge', '-p', JSON.stringify({ spec }));
+  (
+    await kubectlJson<{ items: Event[] }>(
+      '-n',
+      NS,
+      'get',
+      'events',
+      '--field-selector',
+      `reason=${reason},involvedObject.kind=LatencyScaler`,
+    )
+  ).items.sort((a, b) => a.firstTimestamp.localeCompare(b.firstTimestamp));
+const holder = async () =>
+  (
+    await kubectl(
+      '-n',
+      NS,
+      'get',
+      'lease',
+      'latency-operator',
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    )
+  ).trim();
+const operatorPods = async () =>
+  (
+    await kubectl(
+      '-n',
+      NS,
+      'get',
+      'pod',
+      '-l',
+      'app.kubernetes.io/name=latency-operator',
+      '-o',
+      'jsonpath={.items[*].metadata.name}',
+    )
+  )
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+const patch = (spec: object) =>
+  kubectl(
+    '-n',
+    NS,
+    'patch',
+    'latencyscaler',
+    'hits',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec }),
+  );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Samples replicas every 2 s for SECONDS. */
 async function watchReplicas(seconds: number): Promise<number[]> {
   const samples: number[] = [];
-  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(2000)) samples.push(await replicas());
+  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(2000))
+    samples.push(await replicas());
   return samples;
 }
 
 beforeAll(async () => {
   await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
   // The operator's image, built from its folder as an attendee does, under its manifest's name.
-  const image = /^\s+image: (latency-operator:\S+)$/m.exec(readFileSync(`${STEP}/operator/deploy/operator.yaml`, 'utf8'))?.[1];
+  const image = /^\s+image: (latency-operator:\S+)$/m.exec(
+    readFileSync(`${STEP}/operator/deploy/operator.yaml`, 'utf8'),
+  )?.[1];
   if (!image) throw new Error('operator/deploy/operator.yaml names no latency-operator image');
   await docker('build', '-q', '-t', image, `${STEP}/operator`);
   await loadIntoCluster(image);
@@ -72,10 +165,17 @@ beforeAll(async () => {
   // installed: tooling/testkit/lock.ts). Then the app with its LatencyScaler as shipped.
   releaseCrd = await holdLock('crd', 'shared');
   await kubectl('apply', '-f', CRD);
-  await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
+  await kubectl(
+    'wait',
+    '--for=condition=Established',
+    'crd/latencyscalers.selfops.kube-selfops.dev',
+    '--timeout=60s',
+  );
   await deployStep('04-operator', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
   prometheus = await deployPrometheusFor(NS);
-  const manifests = ['rbac.yaml', 'operator.yaml'].map((file) => readFileSync(`${STEP}/operator/deploy/${file}`, 'utf8'));
+  const manifests = ['rbac.yaml', 'operator.yaml'].map((file) =>
+    readFileSync(`${STEP}/operator/deploy/${file}`, 'utf8'),
+  );
   await kubectlStdin(movedTo(manifests.join('\n---\n'), NS), 'apply', '-f', '-');
   await kubectl('-n', NS, 'rollout', 'status', 'deploy/latency-operator', '--timeout=120s');
   app = await nodePortUrl(NS);
@@ -85,7 +185,7 @@ afterAll(async () => {
   await releaseCrd();
 }, 300_000);
 
-test('the operator\'s ServiceAccount can do what its Role lists, and nothing else', async () => {
+test("the operator's ServiceAccount can do what its Role lists, and nothing else", async () => {
   const allowed = [
     ['list', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS], // the informer's cache
     ['watch', 'latencyscalers.selfops.kube-selfops.dev', '-n', NS],
@@ -117,25 +217,46 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
     ['delete', 'leases.coordination.k8s.io/latency-operator', '-n', NS],
     ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'], // e.g. the scheduler's: never
   ];
-  const answers = async (list: string[][]) => Promise.all(list.map(async (args) => `${args.join(' ')}: ${await canI(SA, ...args)}`));
+  const answers = async (list: string[][]) =>
+    Promise.all(list.map(async (args) => `${args.join(' ')}: ${await canI(SA, ...args)}`));
   const [yes, no] = [await answers(allowed), await answers(denied)];
   console.log(`kubectl auth can-i --as ${SA}\n  ${[...yes, ...no].join('\n  ')}`);
   expect(yes.filter((line) => !line.endsWith(': yes'))).toEqual([]);
   expect(no.filter((line) => !line.endsWith(': no'))).toEqual([]);
-  const { spec } = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ securityContext: object }> } } } }>('-n', NS, 'get', 'deploy/latency-operator');
-  expect(spec.template.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  const { spec } = await kubectlJson<{
+    spec: { template: { spec: { containers: Array<{ securityContext: object }> } } };
+  }>('-n', NS, 'get', 'deploy/latency-operator');
+  expect(spec.template.spec.containers[0]?.securityContext).toMatchObject({
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+  });
 });
 
 test('two replicas run, exactly one holds the Lease; with no traffic it says so (a fact) and stays at min', async () => {
   const pods = await operatorPods();
   expect(pods).toHaveLength(2);
-  const leader = await eventually('a Lease holder', async () => (await holder()) || undefined, 30_000);
+  const leader = await eventually(
+    'a Lease holder',
+    async () => (await holder()) || undefined,
+    30_000,
+  );
   expect(pods).toContain(leader);
   // Only the leader reconciles: its log has "became the leader", the other's has not.
-  const leads = async () => Promise.all(pods.map(async (pod) => (await kubectl('-n', NS, 'logs', pod)).includes('became the leader')));
-  const says = await eventually('the leader to log it', async () => ((await leads()).some(Boolean) ? leads() : undefined), 15_000);
+  const leads = async () =>
+    Promise.all(
+      pods.map(async (pod) => (await kubectl('-n', NS, 'logs', pod)).includes('became the leader')),
+    );
+  const says = await eventually(
+    'the leader to log it',
+    async () => ((await leads()).some(Boolean) ? leads() : undefined),
+    15_000,
+  );
   expect(says).toEqual(pods.map((pod) => pod === leader));
-  const metric = await eventually('MetricAvailable NoTraffic', async () => ((await conditionOf('MetricAvailable'))?.reason === 'NoTraffic' ? true : undefined), 60_000);
+  const metric = await eventually(
+    'MetricAvailable NoTraffic',
+    async () => ((await conditionOf('MetricAvailable'))?.reason === 'NoTraffic' ? true : undefined),
+    60_000,
+  );
   expect(metric).toBe(true);
   expect(await replicas()).toBe(1);
   expect((await status()).lastDecision?.reason).toBe('AtMinReplicas');
@@ -144,11 +265,22 @@ test('two replicas run, exactly one holds the Lease; with no traffic it says so 
 test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's count), p95 back under 100 ms; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
   const start = Date.now();
   // A new connection per request, so kube-proxy (which balances connections) spreads them over new replicas too.
-  const load = runK6('ramp.js', { MAX_VUS: String(VUS), DURATION: '20s', HOLD: '130s', TARGET: app, K6_NO_VU_CONNECTION_REUSE: 'true' });
+  const load = runK6('ramp.js', {
+    MAX_VUS: String(VUS),
+    DURATION: '20s',
+    HOLD: '130s',
+    TARGET: app,
+    K6_NO_VU_CONNECTION_REUSE: 'true',
+  });
   let loadDone = false;
   void load.finally(() => (loadDone = true)).catch(() => undefined);
   const timeline: Array<{ t: number; replicas: number; p95: number }> = [];
-  const sample = async () => timeline.push({ t: Math.round((Date.now() - start) / 1000), replicas: await replicas(), p95: await p95Ms() });
+  const sample = async () =>
+    timeline.push({
+      t: Math.round((Date.now() - start) / 1000),
+      replicas: await replicas(),
+      p95: await p95Ms(),
+    });
   while (!loadDone) {
     await sample();
     await sleep(2000);
@@ -164,10 +296,14 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   await sleep(20_000);
   await kubectl('-n', NS, 'delete', 'pod', leader, '--wait=false');
   const deletedAt = Date.now();
-  const next = await eventually('another Lease holder', async () => {
-    const h = await holder();
-    return h && h !== leader ? h : undefined;
-  }, 20_000);
+  const next = await eventually(
+    'another Lease holder',
+    async () => {
+      const h = await holder();
+      return h && h !== leader ? h : undefined;
+    },
+    20_000,
+  );
   const failoverS = (Date.now() - deletedAt) / 1000;
   // Bound: ~35 s for the 30 s rate window to show 0, the 60 s window, then one cooldown per replica, 5 s ticks.
   const boundS = 35 + WINDOW_S + (EXPECTED - 1) * COOLDOWN_S + 15;
@@ -179,15 +315,26 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   // The README's figure comes from this very run when asked: OPERATOR_GRAPH=steps/04-operator/img/NAME.
   if (process.env.OPERATOR_GRAPH) {
     const minutes = String(Math.ceil((Date.now() - start) / 60_000) + 1);
-    await execFileAsync('node', [`${KIT_ROOT}/tooling/graph.ts`, '--prometheus', prometheus, '--minutes', minutes, '--out', `${KIT_ROOT}/${process.env.OPERATOR_GRAPH}`,
-      '--title', `The operator as shipped: k6 ramp to ${VUS} VUs, ${k6.requests} requests, then quiet (leader deleted at ${Math.round((deletedAt - start) / 1000)} s)`]);
+    await execFileAsync('node', [
+      `${KIT_ROOT}/tooling/graph.ts`,
+      '--prometheus',
+      prometheus,
+      '--minutes',
+      minutes,
+      '--out',
+      `${KIT_ROOT}/${process.env.OPERATOR_GRAPH}`,
+      '--title',
+      `The operator as shipped: k6 ramp to ${VUS} VUs, ${k6.requests} requests, then quiet (leader deleted at ${Math.round((deletedAt - start) / 1000)} s)`,
+    ]);
   }
   const backAt = timeline.find((s) => s.t > loadEnd && s.replicas === 1)?.t;
-  console.log(`k6 ${VUS} VUs: p95 ${k6.p95.toFixed(1)} ms over the run, ${k6.requests} requests, failed ${(k6.failedRate * 100).toFixed(2)} %\n` +
-    `leader ${leader} deleted; ${next} took over in ${failoverS.toFixed(1)} s\n` +
-    `back to 1 replica ${backAt === undefined ? 'never' : `${backAt - loadEnd} s`} after the load stopped (bound ${boundS} s)\n` +
-    `t(s) replicas p95(ms, Prometheus)\n${timeline.map((s) => `${String(s.t).padStart(4)} ${s.replicas} ${Number.isNaN(s.p95) ? '-' : s.p95.toFixed(1)}`).join('\n')}\n` +
-    [...ups, ...downs].map((e) => `${e.firstTimestamp} ${e.reason}: ${e.message}`).join('\n'));
+  console.log(
+    `k6 ${VUS} VUs: p95 ${k6.p95.toFixed(1)} ms over the run, ${k6.requests} requests, failed ${(k6.failedRate * 100).toFixed(2)} %\n` +
+      `leader ${leader} deleted; ${next} took over in ${failoverS.toFixed(1)} s\n` +
+      `back to 1 replica ${backAt === undefined ? 'never' : `${backAt - loadEnd} s`} after the load stopped (bound ${boundS} s)\n` +
+      `t(s) replicas p95(ms, Prometheus)\n${timeline.map((s) => `${String(s.t).padStart(4)} ${s.replicas} ${Number.isNaN(s.p95) ? '-' : s.p95.toFixed(1)}`).join('\n')}\n` +
+      [...ups, ...downs].map((e) => `${e.firstTimestamp} ${e.reason}: ${e.message}`).join('\n'),
+  );
 
   expect(k6.failedRate).toBeLessThan(0.01);
   expect(Math.max(...timeline.filter((s) => s.t <= loadEnd).map((s) => s.replicas))).toBe(EXPECTED); // never more than the model needs
@@ -195,50 +342,75 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   for (const s of atPeak) expect(s.p95).toBeLessThan(100); // latency recovered
   expect(ups).toHaveLength(EXPECTED - 1); // one per replica added: no duplicate from the second operator
   // Down one at a time to 1, one Event each: no extra scale from the failover.
-  expect(downs.map((e) => / (\d+) -> (\d+) replicas$/.exec(e.message)?.slice(1).join('->')))
-    .toEqual(Array.from({ length: EXPECTED - 1 }, (_, i) => `${EXPECTED - i}->${EXPECTED - i - 1}`));
+  expect(
+    downs.map((e) => / (\d+) -> (\d+) replicas$/.exec(e.message)?.slice(1).join('->')),
+  ).toEqual(Array.from({ length: EXPECTED - 1 }, (_, i) => `${EXPECTED - i}->${EXPECTED - i - 1}`));
   for (let i = 1; i < downs.length; i++) {
     // the cooldown kept across the failover (Event times are whole seconds)
-    expect(Date.parse(downs[i]!.firstTimestamp) - Date.parse(downs[i - 1]!.firstTimestamp)).toBeGreaterThanOrEqual((COOLDOWN_S - 1) * 1000);
+    expect(
+      Date.parse(downs[i]!.firstTimestamp) - Date.parse(downs[i - 1]!.firstTimestamp),
+    ).toBeGreaterThanOrEqual((COOLDOWN_S - 1) * 1000);
   }
   expect(backAt).toBeDefined();
   expect(backAt! - loadEnd).toBeLessThanOrEqual(boundS);
   expect(failoverS).toBeLessThan(15); // within the lease duration (released on SIGTERM: at once)
   // The status is written first and the scale second, so currentReplicas shows the new count at
   // the next tick (5 s): read it once the operator has had that tick (a CI run read it in between).
-  const final = await eventually('status.currentReplicas 1', async () => {
-    const now = await status();
-    return now.currentReplicas === 1 ? now : undefined;
-  }, 15_000).catch(() => status());
+  const final = await eventually(
+    'status.currentReplicas 1',
+    async () => {
+      const now = await status();
+      return now.currentReplicas === 1 ? now : undefined;
+    },
+    15_000,
+  ).catch(() => status());
   expect(final).toMatchObject({ currentReplicas: 1, lastScaleTime: expect.any(String) });
 }, 420_000);
 
 test('dryRun: decides and records, never writes the scale; paused: holds and says so', async () => {
   // minReplicas 2 would scale 1 -> 2 at once (BelowMinReplicas): in a dry run it must not.
   await patch({ dryRun: true, minReplicas: 2 });
-  const seen = await eventually('the dry-run decision', async () => {
-    const s = await status();
-    return s.desiredReplicas === 2 && s.lastDecision?.message.startsWith('dry run') ? s : undefined;
-  }, 30_000);
+  const seen = await eventually(
+    'the dry-run decision',
+    async () => {
+      const s = await status();
+      return s.desiredReplicas === 2 && s.lastDecision?.message.startsWith('dry run')
+        ? s
+        : undefined;
+    },
+    30_000,
+  );
   const dry = await watchReplicas(12);
   const [would] = await events('WouldScale');
-  console.log(`dryRun: ${seen.lastDecision?.reason}: ${seen.lastDecision?.message}; replicas over 12 s: ${dry.join(' ')}; Event ${would?.reason}: ${would?.message}`);
+  console.log(
+    `dryRun: ${seen.lastDecision?.reason}: ${seen.lastDecision?.message}; replicas over 12 s: ${dry.join(' ')}; Event ${would?.reason}: ${would?.message}`,
+  );
   expect(dry.every((n) => n === 1)).toBe(true);
   expect(would?.message).toContain('dry run');
 
   await patch({ dryRun: false, paused: true });
-  const active = await eventually('ScalingActive=False Paused', async () => {
-    const c = await conditionOf('ScalingActive');
-    return c?.reason === 'Paused' ? c : undefined;
-  }, 30_000);
+  const active = await eventually(
+    'ScalingActive=False Paused',
+    async () => {
+      const c = await conditionOf('ScalingActive');
+      return c?.reason === 'Paused' ? c : undefined;
+    },
+    30_000,
+  );
   const held = await watchReplicas(12);
-  console.log(`paused: ${active.status} ${active.reason}: ${active.message}; replicas over 12 s: ${held.join(' ')}`);
+  console.log(
+    `paused: ${active.status} ${active.reason}: ${active.message}; replicas over 12 s: ${held.join(' ')}`,
+  );
   expect(active.status).toBe('False');
   expect(held.every((n) => n === 1)).toBe(true);
 
   // Unpaused, the same spec scales at once: the pause (and the dry run) were what held it.
   await patch({ paused: false });
-  await eventually('replicas 2 (BelowMinReplicas)', async () => ((await replicas()) === 2 ? true : undefined), 30_000);
+  await eventually(
+    'replicas 2 (BelowMinReplicas)',
+    async () => ((await replicas()) === 2 ? true : undefined),
+    30_000,
+  );
 }, 120_000);
 
 test('Prometheus down: the operator holds the replicas and says why (MetricAvailable=False, an Event)', async () => {
@@ -246,28 +418,53 @@ test('Prometheus down: the operator holds the replicas and says why (MetricAvail
   // 60 s window. With no answer it must hold.
   await kubectl('-n', MONITORING, 'scale', 'deploy/prometheus', '--replicas=0');
   await patch({ minReplicas: 1 });
-  const condition = await eventually('MetricAvailable=False', async () => {
-    const c = await conditionOf('MetricAvailable');
-    return c?.status === 'False' && c.reason === 'PrometheusUnavailable' ? c : undefined;
-  }, 60_000);
+  const condition = await eventually(
+    'MetricAvailable=False',
+    async () => {
+      const c = await conditionOf('MetricAvailable');
+      return c?.status === 'False' && c.reason === 'PrometheusUnavailable' ? c : undefined;
+    },
+    60_000,
+  );
   const samples = await watchReplicas(WINDOW_S + 10);
   const [warning] = await events('MetricUnavailable');
-  console.log(`Prometheus down: ${condition.reason}: ${condition.message}\nEvent ${warning?.type} ${warning?.reason}: ${warning?.message}\nreplicas over ${WINDOW_S + 10} s: ${samples.join(' ')}`);
+  console.log(
+    `Prometheus down: ${condition.reason}: ${condition.message}\nEvent ${warning?.type} ${warning?.reason}: ${warning?.message}\nreplicas over ${WINDOW_S + 10} s: ${samples.join(' ')}`,
+  );
   expect(samples.every((n) => n === 2)).toBe(true);
   expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining('holding') });
   await kubectl('-n', MONITORING, 'scale', 'deploy/prometheus', '--replicas=1');
 }, 180_000);
 
-test('a LatencyScaler that targets the operator\'s own Deployment is refused, with a condition', async () => {
-  await kubectlStdin(JSON.stringify({ apiVersion: 'selfops.kube-selfops.dev/v1alpha1', kind: 'LatencyScaler', metadata: { name: 'itself' },
-    spec: { targetRef: { name: 'latency-operator' }, maxReplicas: 3 } }), '-n', NS, 'apply', '-f', '-');
-  const active = await eventually('ScalingActive=False TargetRefused', async () => {
-    const c = await conditionOf('ScalingActive', 'itself');
-    return c?.reason === 'TargetRefused' ? c : undefined;
-  }, 30_000);
+test("a LatencyScaler that targets the operator's own Deployment is refused, with a condition", async () => {
+  await kubectlStdin(
+    JSON.stringify({
+      apiVersion: 'selfops.kube-selfops.dev/v1alpha1',
+      kind: 'LatencyScaler',
+      metadata: { name: 'itself' },
+      spec: { targetRef: { name: 'latency-operator' }, maxReplicas: 3 },
+    }),
+    '-n',
+    NS,
+    'apply',
+    '-f',
+    '-',
+  );
+  const active = await eventually(
+    'ScalingActive=False TargetRefused',
+    async () => {
+      const c = await conditionOf('ScalingActive', 'itself');
+      return c?.reason === 'TargetRefused' ? c : undefined;
+    },
+    30_000,
+  );
   console.log(`${active.reason}: ${active.message}`);
   expect(active.status).toBe('False');
-  expect(Number(await kubectl('-n', NS, 'get', 'deploy/latency-operator', '-o', 'jsonpath={.spec.replicas}'))).toBe(2);
+  expect(
+    Number(
+      await kubectl('-n', NS, 'get', 'deploy/latency-operator', '-o', 'jsonpath={.spec.replicas}'),
+    ),
+  ).toBe(2);
 }, 60_000);
 
 test('SIGTERM: the leader releases the Lease and stops cleanly, well within its 10 s grace period', async () => {
@@ -277,8 +474,16 @@ test('SIGTERM: the leader releases the Lease and stops cleanly, well within its 
   const start = Date.now();
   await kubectl('-n', NS, 'delete', 'pod', pod, '--wait=true');
   const seconds = (Date.now() - start) / 1000;
-  const lines = (await logs).split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string });
-  console.log(`kubectl delete ${pod}: ${seconds.toFixed(1)} s; last log lines: ${lines.slice(-3).map((l) => l.msg).join(' | ')}`);
+  const lines = (await logs)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg: string });
+  console.log(
+    `kubectl delete ${pod}: ${seconds.toFixed(1)} s; last log lines: ${lines
+      .slice(-3)
+      .map((l) => l.msg)
+      .join(' | ')}`,
+  );
   const messages = lines.map((l) => l.msg);
   expect(messages).toContain('shutting down');
   expect(messages.at(-1)).toBe('stopped');

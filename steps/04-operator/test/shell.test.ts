@@ -11,14 +11,24 @@ import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
 
 test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
-  expect(batchQuery('hits', ['hits', 'a.b'])).toBe('{__name__=~"app:request_latency_seconds:p95_30s|app:requests:rate_30s",namespace="hits",app=~"a\\\\.b|hits"}');
-  const series = (name: string, app: string, value: string) => ({ metric: { __name__: name, app }, value: [0, value] as [number, string] });
-  const metrics = metricsFrom([series(RATE, 'busy', '42'), series(P95, 'busy', '0.12'), series(RATE, 'idle', '0')], ['busy', 'idle', 'typo']);
+  expect(batchQuery('hits', ['hits', 'a.b'])).toBe(
+    '{__name__=~"app:request_latency_seconds:p95_30s|app:requests:rate_30s",namespace="hits",app=~"a\\\\.b|hits"}',
+  );
+  const series = (name: string, app: string, value: string) => ({
+    metric: { __name__: name, app },
+    value: [0, value] as [number, string],
+  });
+  const metrics = metricsFrom(
+    [series(RATE, 'busy', '42'), series(P95, 'busy', '0.12'), series(RATE, 'idle', '0')],
+    ['busy', 'idle', 'typo'],
+  );
   expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42 });
   expect(metrics.get('idle')).toEqual({ kind: 'no-traffic' });
   expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
   // Whole milliseconds, the number status and Events show: 100.4 ms is 100, not over 100.
-  expect(metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge')).toEqual({ kind: 'value', ms: 100, rps: 42 });
+  expect(
+    metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge'),
+  ).toEqual({ kind: 'value', ms: 100, rps: 42 });
 });
 
 test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
@@ -75,12 +85,19 @@ class LeaseStore {
   };
   createNamespacedLease = async ({ body }: { body: Lease }) => {
     if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
-    this.lease = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    this.lease = {
+      ...structuredClone(body),
+      metadata: { ...body.metadata, resourceVersion: String(++this.version) },
+    };
     return this.lease;
   };
   replaceNamespacedLease = async ({ body }: { body: Lease }) => {
-    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
-    this.lease = { ...(JSON.parse(JSON.stringify(body)) as Lease), metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+    if (body.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion)
+      throw Object.assign(new Error('conflict'), { code: 409 });
+    this.lease = {
+      ...(JSON.parse(JSON.stringify(body)) as Lease),
+      metadata: { ...body.metadata, resourceVersion: String(++this.version) },
+    };
     return this.lease;
   };
 }
@@ -89,7 +106,13 @@ class LeaseStore {
 test('leader election: one leader; the other takes over only after the lease duration on its own clock, or at once when released', async () => {
   const store = new LeaseStore();
   let clock = 0;
-  const settings = { namespace: 'hits', name: 'latency-operator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retrySeconds: 2 };
+  const settings = {
+    namespace: 'hits',
+    name: 'latency-operator',
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retrySeconds: 2,
+  };
   const a = new LeaderElector(store, { ...settings, identity: 'a' }, undefined, () => clock);
   const b = new LeaderElector(store, { ...settings, identity: 'b' }, undefined, () => clock);
   expect(await a.tryOnce()).toBe(true);

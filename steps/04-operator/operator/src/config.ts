@@ -27,15 +27,21 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const namespace = env.WATCH_NAMESPACE ?? '';
   if (!DNS_LABEL.test(namespace)) {
-    throw new Error(`WATCH_NAMESPACE=${namespace} is not valid: expected a namespace name, e.g. hits`);
+    throw new Error(
+      `WATCH_NAMESPACE=${namespace} is not valid: expected a namespace name, e.g. hits`,
+    );
   }
   const prometheusUrl = env.PROMETHEUS_URL || 'http://prometheus.monitoring.svc:9090';
   if (!/^https?:\/\/[^/?#\s]+\/?$/.test(prometheusUrl)) {
-    throw new Error(`PROMETHEUS_URL=${prometheusUrl} is not valid: ` + 'expected a base URL like http://prometheus.monitoring.svc:9090');
+    throw new Error(
+      `PROMETHEUS_URL=${prometheusUrl} is not valid: ` +
+        'expected a base URL like http://prometheus.monitoring.svc:9090',
+    );
   }
   const podName = env.POD_NAME || `latency-operator-${process.pid}`;
   const selfDeployment = env.SELF_DEPLOYMENT || 'latency-operator';
-  if (!DNS_LABEL.test(selfDeployment)) throw new Error(`SELF_DEPLOYMENT=${selfDeployment} is not valid: expected a Deployment name`);
+  if (!DNS_LABEL.test(selfDeployment))
+    throw new Error(`SELF_DEPLOYMENT=${selfDeployment} is not valid: expected a Deployment name`);
   const resyncSeconds = integer(env, 'RESYNC_SECONDS', 5, 1, 3600);
   return {
     namespace,
@@ -51,7 +57,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

@@ -9,13 +9,40 @@
  * - otherwise: write status, only when it changed (no heartbeat: status.ts stamped()).
  * Events say what happened, once per change.
  */
-import { ApiException, type AppsV1Api, type ConfigurationOptions, type CoreV1Api, type CustomObjectsApi, type ObjectCache, PatchStrategy, setHeaderOptions, type V1Deployment, type V1Scale } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type AppsV1Api,
+  type ConfigurationOptions,
+  type CoreV1Api,
+  type CustomObjectsApi,
+  type ObjectCache,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1Scale,
+} from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
 import { createEvent } from './events.js';
 import { errorText } from './kube.js';
 import type { Logger } from './log.js';
-import { cacheIsNewer, conditionsFor, condition, GROUP, KIND, type LatencyScaler, mergeConditions, type Mode, PLURAL, type ScalerStatus, stamped, type Unstamped, VERSION, type Wanted, type Written } from './status.js';
+import {
+  cacheIsNewer,
+  conditionsFor,
+  condition,
+  GROUP,
+  KIND,
+  type LatencyScaler,
+  mergeConditions,
+  type Mode,
+  PLURAL,
+  type ScalerStatus,
+  stamped,
+  type Unstamped,
+  VERSION,
+  type Wanted,
+  type Written,
+} from './status.js';
 
 /** Event reasons, named once (kubectl get events --field-selector reason=ScaledUp). */
 export const EventReason = {
@@ -55,17 +82,48 @@ export interface Deps {
 export function createController(deps: Deps) {
   const { apps, core, custom, cache, deployments, log, callOptions } = deps;
   const now = deps.now ?? (() => new Date());
-  const reconciles = new Counter({ name: 'latency_operator_reconciles_total', help: 'Reconciles by result', labelNames: ['result'], registers: [deps.registry] });
-  const scales = new Counter({ name: 'latency_operator_scales_total', help: 'Scale writes by direction', labelNames: ['direction'], registers: [deps.registry] });
-  const latencyGauge = new Gauge({ name: 'latency_operator_observed_p95_ms', help: 'Last p95 read from Prometheus', labelNames: ['namespace', 'name'], registers: [deps.registry] });
+  const reconciles = new Counter({
+    name: 'latency_operator_reconciles_total',
+    help: 'Reconciles by result',
+    labelNames: ['result'],
+    registers: [deps.registry],
+  });
+  const scales = new Counter({
+    name: 'latency_operator_scales_total',
+    help: 'Scale writes by direction',
+    labelNames: ['direction'],
+    registers: [deps.registry],
+  });
+  const latencyGauge = new Gauge({
+    name: 'latency_operator_observed_p95_ms',
+    help: 'Last p95 read from Prometheus',
+    labelNames: ['namespace', 'name'],
+    registers: [deps.registry],
+  });
 
   /** Records an Event, tried again if the create fails (events.ts); a lost one is only logged. */
-  async function event(scaler: LatencyScaler, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  async function event(
+    scaler: LatencyScaler,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const time = now();
     const body = {
       // One name for all the tries: a create that got through is not recorded twice.
-      metadata: { name: `${scaler.metadata.name}.${time.getTime().toString(16)}` + Math.random().toString(16).slice(2, 6), namespace: scaler.metadata.namespace },
-      involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: scaler.metadata.name, namespace: scaler.metadata.namespace, uid: scaler.metadata.uid },
+      metadata: {
+        name:
+          `${scaler.metadata.name}.${time.getTime().toString(16)}` +
+          Math.random().toString(16).slice(2, 6),
+        namespace: scaler.metadata.namespace,
+      },
+      involvedObject: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: KIND,
+        name: scaler.metadata.name,
+        namespace: scaler.metadata.namespace,
+        uid: scaler.metadata.uid,
+      },
       reason,
       message,
       type,
@@ -74,7 +132,9 @@ export function createController(deps: Deps) {
       lastTimestamp: time,
       count: 1,
     };
-    const err = await createEvent(() => core.createNamespacedEvent({ namespace: scaler.metadata.namespace, body }, callOptions));
+    const err = await createEvent(() =>
+      core.createNamespacedEvent({ namespace: scaler.metadata.namespace, body }, callOptions),
+    );
     if (err !== undefined) log.warn({ err: errorText(err), reason }, 'could not record an event');
   }
 
@@ -91,23 +151,44 @@ export function createController(deps: Deps) {
   async function writeStatus(scaler: LatencyScaler, next: Unstamped): Promise<void> {
     const status = stamped(scaler.status, next, now());
     if (!status) return;
-    const patched = await custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, namespace: scaler.metadata.namespace, plural: PLURAL, name: scaler.metadata.name, body: { status } },
+    const patched = (await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: scaler.metadata.namespace,
+        plural: PLURAL,
+        name: scaler.metadata.name,
+        body: { status },
+      },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch, callOptions),
-    ) as LatencyScaler;
-    written.set(`${scaler.metadata.namespace}/${scaler.metadata.name}`, { uid: scaler.metadata.uid, resourceVersion: patched.metadata?.resourceVersion, status });
+    )) as LatencyScaler;
+    written.set(`${scaler.metadata.namespace}/${scaler.metadata.name}`, {
+      uid: scaler.metadata.uid,
+      resourceVersion: patched.metadata?.resourceVersion,
+      status,
+    });
   }
 
   /** Only the ScalingActive condition changes (target missing or refused), with an Event once. */
-  async function notActive(scaler: LatencyScaler, reason: 'TargetNotFound' | 'TargetRefused', message: string): Promise<void> {
+  async function notActive(
+    scaler: LatencyScaler,
+    reason: 'TargetNotFound' | 'TargetRefused',
+    message: string,
+  ): Promise<void> {
     const previous = scaler.status;
-    if (condition(previous, 'ScalingActive')?.reason !== reason) await event(scaler, 'Warning', reason, message);
+    if (condition(previous, 'ScalingActive')?.reason !== reason)
+      await event(scaler, 'Warning', reason, message);
     const others: Wanted[] = (previous?.conditions ?? []).filter((c) => c.type !== 'ScalingActive');
     await writeStatus(scaler, {
       ...previous,
       observedGeneration: scaler.metadata.generation,
       lastDecision: { reason, message },
-      conditions: mergeConditions(previous?.conditions, [...others, { type: 'ScalingActive', status: 'False', reason, message }], scaler.metadata.generation, now()),
+      conditions: mergeConditions(
+        previous?.conditions,
+        [...others, { type: 'ScalingActive', status: 'False', reason, message }],
+        scaler.metadata.generation,
+        now(),
+      ),
     });
     reconciles.inc({ result: reason });
   }
@@ -119,17 +200,34 @@ export function createController(deps: Deps) {
   async function scaleTo(scale: V1Scale, replicas: number, scaler: LatencyScaler): Promise<void> {
     if (scale.spec?.replicas === replicas) return;
     try {
-      await apps.replaceNamespacedDeploymentScale({ name: scale.metadata!.name!, namespace: scaler.metadata.namespace, body: { ...scale, spec: { ...scale.spec, replicas } } }, callOptions);
+      await apps.replaceNamespacedDeploymentScale(
+        {
+          name: scale.metadata!.name!,
+          namespace: scaler.metadata.namespace,
+          body: { ...scale, spec: { ...scale.spec, replicas } },
+        },
+        callOptions,
+      );
     } catch (err) {
       if (err instanceof ApiException && err.code === 409) {
-        await event(scaler, 'Warning', EventReason.ScaleConflict, `the scale of ${scale.metadata?.name} changed while deciding; will decide again`);
+        await event(
+          scaler,
+          'Warning',
+          EventReason.ScaleConflict,
+          `the scale of ${scale.metadata?.name} changed while deciding; will decide again`,
+        );
       }
       throw err;
     }
     scales.inc({ direction: replicas > (scale.spec?.replicas ?? 0) ? 'up' : 'down' });
   }
 
-  const eventReason = (reason: string) => (reason === 'ScaledUp' ? EventReason.ScaledUp : reason === 'ScaledDown' ? EventReason.ScaledDown : EventReason.ScaledToLimit);
+  const eventReason = (reason: string) =>
+    reason === 'ScaledUp'
+      ? EventReason.ScaledUp
+      : reason === 'ScaledDown'
+        ? EventReason.ScaledDown
+        : EventReason.ScaledToLimit;
 
   /**
    * Reconciles the LatencyScaler KEY (namespace/name). Throws on a transient error: the queue
@@ -150,14 +248,21 @@ export function createController(deps: Deps) {
     const mode: Mode = spec.paused ? 'paused' : spec.dryRun ? 'dry-run' : 'active';
 
     if (target === deps.selfDeployment) {
-      return notActive(scaler, 'TargetRefused', `Deployment ${target} is this operator itself: ` + 'an operator that scales itself on its own decisions is refused');
+      return notActive(
+        scaler,
+        'TargetRefused',
+        `Deployment ${target} is this operator itself: ` +
+          'an operator that scales itself on its own decisions is refused',
+      );
     }
     const deployment = deployments.get(target, namespace);
-    if (!deployment) return notActive(scaler, 'TargetNotFound', `Deployment ${namespace}/${target} not found`);
+    if (!deployment)
+      return notActive(scaler, 'TargetNotFound', `Deployment ${namespace}/${target} not found`);
     // The scale as the cache saw it: written back with that resourceVersion, any change since
     // (a kubectl scale, a rollout) makes the write a 409, as a GET of the scale would.
     const scale: V1Scale = {
-      apiVersion: 'autoscaling/v1', kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
       metadata: { name: target, namespace, resourceVersion: deployment.metadata?.resourceVersion },
       spec: { replicas: deployment.spec?.replicas ?? 0 },
     };
@@ -168,58 +273,135 @@ export function createController(deps: Deps) {
     // node took 37 s here), and a second step would be decided on stale latency.
     const allReady = (deployment.status?.readyReplicas ?? 0) >= current;
     const readyTime = allReady
-      ? (previous?.readyTime && lastScale && Date.parse(previous.readyTime) >= +lastScale ? previous.readyTime : lastScale ? rfc3339(now()) : previous?.readyTime)
+      ? previous?.readyTime && lastScale && Date.parse(previous.readyTime) >= +lastScale
+        ? previous.readyTime
+        : lastScale
+          ? rfc3339(now())
+          : previous?.readyTime
       : previous?.readyTime;
     // A pod that never gets ready does not block for ever.
     const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000;
-    const cooldownFrom = settling ? now() : readyTime && lastScale && Date.parse(readyTime) > +lastScale ? new Date(readyTime) : lastScale;
+    const cooldownFrom = settling
+      ? now()
+      : readyTime && lastScale && Date.parse(readyTime) > +lastScale
+        ? new Date(readyTime)
+        : lastScale;
 
     // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a
     // lost leader) came between the status write and the scale. Complete it; decide nothing new.
     const intent = previous?.desiredReplicas;
-    if (mode === 'active' && intent !== undefined && intent !== current && SCALING.has(previous?.lastDecision?.reason ?? '') &&
-        lastScale && now().getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000 && intent >= spec.minReplicas && intent <= spec.maxReplicas) {
-      log.info({ scaler: key, target, from: current, to: intent }, 'completing the scale recorded in status');
+    if (
+      mode === 'active' &&
+      intent !== undefined &&
+      intent !== current &&
+      SCALING.has(previous?.lastDecision?.reason ?? '') &&
+      lastScale &&
+      now().getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000 &&
+      intent >= spec.minReplicas &&
+      intent <= spec.maxReplicas
+    ) {
+      log.info(
+        { scaler: key, target, from: current, to: intent },
+        'completing the scale recorded in status',
+      );
       await scaleTo(scale, intent, scaler);
-      await event(scaler, 'Normal', eventReason(previous!.lastDecision!.reason), `${target}: ${previous!.lastDecision!.message}`);
+      await event(
+        scaler,
+        'Normal',
+        eventReason(previous!.lastDecision!.reason),
+        `${target}: ${previous!.lastDecision!.message}`,
+      );
       reconciles.inc({ result: 'IntentCompleted' });
       return;
     }
 
     const metric = await deps.metricFor(target);
-    const decision: Decision = mode === 'paused'
-      ? { desired: current, reason: 'WithinTarget', message: `paused: holding ${current} replicas`, limited: false, inCooldown: false, recommendations: previous?.recommendations ?? [], scaledFrom: current }
-      : decide(spec, current, metric, previous?.recommendations ?? [], cooldownFrom && { time: cooldownFrom, from: previous?.scaledFromReplicas ?? current }, now());
+    const decision: Decision =
+      mode === 'paused'
+        ? {
+            desired: current,
+            reason: 'WithinTarget',
+            message: `paused: holding ${current} replicas`,
+            limited: false,
+            inCooldown: false,
+            recommendations: previous?.recommendations ?? [],
+            scaledFrom: current,
+          }
+        : decide(
+            spec,
+            current,
+            metric,
+            previous?.recommendations ?? [],
+            cooldownFrom && { time: cooldownFrom, from: previous?.scaledFromReplicas ?? current },
+            now(),
+          );
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
     const scaling = mode === 'active' && decision.desired !== current;
     const reason = mode === 'paused' ? 'Paused' : decision.reason;
-    const message = mode === 'dry-run' && decision.desired !== current ? `dry run, not applied: ${decision.message}` : decision.message;
-    log.info({ scaler: key, target, mode, current, metric, desired: decision.desired, reason }, message);
+    const message =
+      mode === 'dry-run' && decision.desired !== current
+        ? `dry run, not applied: ${decision.message}`
+        : decision.message;
+    log.info(
+      { scaler: key, target, mode, current, metric, desired: decision.desired, reason },
+      message,
+    );
 
     // Say so once when the metric goes away or comes back, not every 5 s.
     const before = condition(previous, 'MetricAvailable')?.reason;
-    if (metric.kind === 'unavailable' && before !== 'PrometheusUnavailable') await event(scaler, 'Warning', EventReason.MetricUnavailable, decision.message);
-    if (metric.kind === 'no-series' && before !== 'NoSeries') await event(scaler, 'Warning', EventReason.NoSeries, decision.message);
-    if ((metric.kind === 'value' || metric.kind === 'no-traffic') && (before === 'PrometheusUnavailable' || before === 'NoSeries')) {
-      await event(scaler, 'Normal', EventReason.MetricAvailable, 'Prometheus records the target again');
+    if (metric.kind === 'unavailable' && before !== 'PrometheusUnavailable')
+      await event(scaler, 'Warning', EventReason.MetricUnavailable, decision.message);
+    if (metric.kind === 'no-series' && before !== 'NoSeries')
+      await event(scaler, 'Warning', EventReason.NoSeries, decision.message);
+    if (
+      (metric.kind === 'value' || metric.kind === 'no-traffic') &&
+      (before === 'PrometheusUnavailable' || before === 'NoSeries')
+    ) {
+      await event(
+        scaler,
+        'Normal',
+        EventReason.MetricAvailable,
+        'Prometheus records the target again',
+      );
     }
-    if (mode === 'dry-run' && decision.desired !== current && previous?.desiredReplicas !== decision.desired) {
+    if (
+      mode === 'dry-run' &&
+      decision.desired !== current &&
+      previous?.desiredReplicas !== decision.desired
+    ) {
       await event(scaler, 'Normal', EventReason.WouldScale, `${target}: ${message}`);
     }
 
     const time = now();
     const lastScaleTime = scaling ? rfc3339(time) : previous?.lastScaleTime;
     const status: Unstamped = {
-      ...(readyTime && !scaling ? { readyTime } : previous?.readyTime ? { readyTime: previous.readyTime } : {}),
+      ...(readyTime && !scaling
+        ? { readyTime }
+        : previous?.readyTime
+          ? { readyTime: previous.readyTime }
+          : {}),
       observedGeneration: generation,
       currentReplicas: current,
       desiredReplicas: decision.desired,
       ...(lastScaleTime ? { lastScaleTime } : {}),
-      ...(scaling ? { scaledFromReplicas: decision.scaledFrom } : previous?.scaledFromReplicas !== undefined ? { scaledFromReplicas: previous.scaledFromReplicas } : {}),
-      ...(metric.kind === 'value' ? { lastLatencyMs: Math.round(metric.ms) } : previous?.lastLatencyMs !== undefined ? { lastLatencyMs: previous.lastLatencyMs } : {}),
+      ...(scaling
+        ? { scaledFromReplicas: decision.scaledFrom }
+        : previous?.scaledFromReplicas !== undefined
+          ? { scaledFromReplicas: previous.scaledFromReplicas }
+          : {}),
+      ...(metric.kind === 'value'
+        ? { lastLatencyMs: Math.round(metric.ms) }
+        : previous?.lastLatencyMs !== undefined
+          ? { lastLatencyMs: previous.lastLatencyMs }
+          : {}),
       recommendations: decision.recommendations,
       lastDecision: { reason, message },
-      conditions: mergeConditions(previous?.conditions, conditionsFor({ ...decision, inCooldown: decision.inCooldown || scaling }, metric, mode), generation, time),
+      conditions: mergeConditions(
+        previous?.conditions,
+        conditionsFor({ ...decision, inCooldown: decision.inCooldown || scaling }, metric, mode),
+        generation,
+        time,
+      ),
     };
     // The intent first: once it is in status, no crash can make this scale happen twice.
     await writeStatus(scaler, status);

@@ -173,13 +173,26 @@ export function maxOverWindow(window: Recommendation[], now: Date, seconds: numb
 
 /** p95 over the threshold: a number, too slow, and of enough requests to mean it (MIN_REQUESTS). */
 function isSlow(spec: ScalerSpec, metric: Metric): boolean {
-  return metric.kind === 'value' && metric.ms > spec.thresholdMs && metric.rps * WINDOW_S >= MIN_REQUESTS;
+  return (
+    metric.kind === 'value' && metric.ms > spec.thresholdMs && metric.rps * WINDOW_S >= MIN_REQUESTS
+  );
 }
 
 /** The reasons decided before any sample is weighed: they leave the window as it was. */
-const UNWEIGHED: ReadonlySet<Reason> = new Set(['ScalingDisabled', 'BelowMinReplicas', 'AboveMaxReplicas', 'MetricUnavailable', 'NoSeries']);
+const UNWEIGHED: ReadonlySet<Reason> = new Set([
+  'ScalingDisabled',
+  'BelowMinReplicas',
+  'AboveMaxReplicas',
+  'MetricUnavailable',
+  'NoSeries',
+]);
 /** The reasons where min or max decided the outcome (status condition ScalingLimited). */
-const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplicas', 'AtMaxReplicas', 'AtMinReplicas']);
+const LIMITS: ReadonlySet<Reason> = new Set([
+  'BelowMinReplicas',
+  'AboveMaxReplicas',
+  'AtMaxReplicas',
+  'AtMinReplicas',
+]);
 
 /**
  * What decide() weighs, computed once: WANTED, what this sample wants (current when there is no
@@ -188,7 +201,14 @@ const LIMITS: ReadonlySet<Reason> = new Set(['BelowMinReplicas', 'AboveMaxReplic
  * less than cooldownSeconds ago; TO(desired, reason), the whole Decision for a verdict, and
  * HOLD(reason), the same for the replicas there are now.
  */
-function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recommendation[], last: LastScale | undefined, now: Date) {
+function weigh(
+  spec: ScalerSpec,
+  current: number,
+  metric: Metric,
+  history: Recommendation[],
+  last: LastScale | undefined,
+  now: Date,
+) {
   const seconds = spec.scaleDownWindowSeconds;
   const cooling = last !== undefined && +now - +last.time < spec.cooldownSeconds * 1000;
   const sample = wantedReplicas(spec, current, metric);
@@ -196,14 +216,18 @@ function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recom
   // In the cooldown of a step up, the p95 is still mostly of the replicas it counted from: SEEN;
   // BEHIND, what the p95 asks of them (current when the step was enough).
   const seen = last && cooling && last.from < current ? last.from : current;
-  const behind = seen < current ? wantedReplicas(spec, current, metric, seen) ?? current : current;
-  const window = sample === undefined ? history : recentWindow([...history, { time: rfc3339(now), replicas: sample }], now, seconds);
+  const behind =
+    seen < current ? (wantedReplicas(spec, current, metric, seen) ?? current) : current;
+  const window =
+    sample === undefined
+      ? history
+      : recentWindow([...history, { time: rfc3339(now), replicas: sample }], now, seconds);
   const highest = maxOverWindow(window, now, seconds);
   const to = (desired: number, reason: Reason): Decision => ({
     desired,
     reason,
     message: explain(reason, { spec, current, metric, desired, highest, seen }),
-    limited: LIMITS.has(reason) || desired === spec.maxReplicas && desired > current,
+    limited: LIMITS.has(reason) || (desired === spec.maxReplicas && desired > current),
     inCooldown: cooling,
     recommendations: UNWEIGHED.has(reason) ? history : window,
     scaledFrom: reason === 'ScaledUp' ? seen : current,
@@ -215,30 +239,66 @@ function weigh(spec: ScalerSpec, current: number, metric: Metric, history: Recom
  * One sentence for people per reason: the status condition's message, the Event's note, the log
  * line.
  */
-function explain(reason: Reason, { spec, current, metric, desired, highest, seen }: {
-  spec: ScalerSpec; current: number; metric: Metric; desired: number; highest: number; seen: number;
-}): string {
+function explain(
+  reason: Reason,
+  {
+    spec,
+    current,
+    metric,
+    desired,
+    highest,
+    seen,
+  }: {
+    spec: ScalerSpec;
+    current: number;
+    metric: Metric;
+    desired: number;
+    highest: number;
+    seen: number;
+  },
+): string {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
-  const said = metric.kind === 'value' ? `p95 ${Math.round(metric.ms)} ms`
-    : metric.kind === 'no-traffic' ? 'no traffic'
-    : metric.kind === 'no-series' ? metric.detail
-    : `Prometheus unavailable (${metric.error})`;
+  const said =
+    metric.kind === 'value'
+      ? `p95 ${Math.round(metric.ms)} ms`
+      : metric.kind === 'no-traffic'
+        ? 'no traffic'
+        : metric.kind === 'no-series'
+          ? metric.detail
+          : `Prometheus unavailable (${metric.error})`;
   switch (reason) {
-    case 'ScalingDisabled': return 'scaled to 0 by someone: scaling is off';
-    case 'BelowMinReplicas': return `${current} replicas < minReplicas ${min}`;
-    case 'AboveMaxReplicas': return `${current} replicas > maxReplicas ${max}`;
-    case 'MetricUnavailable': case 'NoSeries': return `${said}: holding`;
-    case 'AtMaxReplicas': return `${said} > ${t} ms, at maxReplicas ${max}`;
-    case 'ScaledUp': return seen < current
-      ? `${said} > ${t} ms, still of ${seen} replicas: ` + `${current} -> ${desired} replicas (catching up)`
-      : `${said} > ${t} ms: ${current} -> ${desired} replicas`;
-    case 'InCooldown': return isSlow(spec, metric) ? `${said} > ${t} ms: ` + `${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown` : `${said}: ${current - 1} replicas after the cooldown`;
-    case 'AtMinReplicas': return `${said}, at minReplicas ${min}`;
-    case 'WithinTarget': return metric.kind === 'value' && metric.ms > t
-      ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: ` + `too few to scale on (${MIN_REQUESTS})`
-      : `${said}: ${current - 1} replicas would be too close to ${t} ms`;
-    case 'ScaleDownStabilized': return `${said}: the last ${w} s asked for ${highest === Infinity ? 'more' : highest}`;
-    case 'ScaledDown': return `${said}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`;
+    case 'ScalingDisabled':
+      return 'scaled to 0 by someone: scaling is off';
+    case 'BelowMinReplicas':
+      return `${current} replicas < minReplicas ${min}`;
+    case 'AboveMaxReplicas':
+      return `${current} replicas > maxReplicas ${max}`;
+    case 'MetricUnavailable':
+    case 'NoSeries':
+      return `${said}: holding`;
+    case 'AtMaxReplicas':
+      return `${said} > ${t} ms, at maxReplicas ${max}`;
+    case 'ScaledUp':
+      return seen < current
+        ? `${said} > ${t} ms, still of ${seen} replicas: ` +
+            `${current} -> ${desired} replicas (catching up)`
+        : `${said} > ${t} ms: ${current} -> ${desired} replicas`;
+    case 'InCooldown':
+      return isSlow(spec, metric)
+        ? `${said} > ${t} ms: ` +
+            `${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown`
+        : `${said}: ${current - 1} replicas after the cooldown`;
+    case 'AtMinReplicas':
+      return `${said}, at minReplicas ${min}`;
+    case 'WithinTarget':
+      return metric.kind === 'value' && metric.ms > t
+        ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: ` +
+            `too few to scale on (${MIN_REQUESTS})`
+        : `${said}: ${current - 1} replicas would be too close to ${t} ms`;
+    case 'ScaleDownStabilized':
+      return `${said}: the last ${w} s asked for ${highest === Infinity ? 'more' : highest}`;
+    case 'ScaledDown':
+      return `${said}, ${w} s at most ${highest}: ${current} -> ${current - 1} replicas`;
   }
 }
 
@@ -252,12 +312,18 @@ export const MAX_RECOMMENDATIONS = 100;
  * early), and only the newest MAX_RECOMMENDATIONS are kept: losing the oldest only makes the
  * window "not observed yet", which holds (never a scale-down on a memory that was cut).
  */
-export function recentWindow(history: Recommendation[], now: Date, seconds: number): Recommendation[] {
+export function recentWindow(
+  history: Recommendation[],
+  now: Date,
+  seconds: number,
+): Recommendation[] {
   const start = now.getTime() - seconds * 1000;
   const sorted = [...history].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   let first = 0;
   for (let i = 0; i < sorted.length; i++) if (Date.parse(sorted[i]!.time) <= start) first = i;
-  const runs = sorted.slice(first).filter((r, i, all) => i === 0 || r.replicas !== all[i - 1]!.replicas);
+  const runs = sorted
+    .slice(first)
+    .filter((r, i, all) => i === 0 || r.replicas !== all[i - 1]!.replicas);
   return runs.slice(-MAX_RECOMMENDATIONS);
 }
 

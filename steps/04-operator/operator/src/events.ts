@@ -15,7 +15,11 @@ export const EVENT_TRIES = 3;
  * cannot fix (a 4xx other than 429: the Event itself is refused; a 409 after the first try means
  * that try got through).
  */
-export async function createEvent(create: () => Promise<unknown>, tries = EVENT_TRIES, pauseMs = 1000): Promise<unknown> {
+export async function createEvent(
+  create: () => Promise<unknown>,
+  tries = EVENT_TRIES,
+  pauseMs = 1000,
+): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     try {
       await create();

@@ -34,9 +34,18 @@ export class Health {
   check(): { ok: boolean; reason: string } {
     const now = this.clock();
     if (this.busy && now - this.busy.since > this.reconcileBoundMs) {
-      return { ok: false, reason: `reconcile of ${this.busy.key} stuck for ` + `${Math.round((now - this.busy.since) / 1000)} s` };
+      return {
+        ok: false,
+        reason:
+          `reconcile of ${this.busy.key} stuck for ` +
+          `${Math.round((now - this.busy.since) / 1000)} s`,
+      };
     }
-    if (now - this.lastTick > this.tickBoundMs) return { ok: false, reason: `resync tick stalled for ${Math.round((now - this.lastTick) / 1000)} s` };
+    if (now - this.lastTick > this.tickBoundMs)
+      return {
+        ok: false,
+        reason: `resync tick stalled for ${Math.round((now - this.lastTick) / 1000)} s`,
+      };
     return { ok: true, reason: 'ok' };
   }
 }

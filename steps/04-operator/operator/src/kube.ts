@@ -3,7 +3,12 @@
  * but each call accepts options with middleware, and the request it sends carries an AbortSignal:
  * one middleware gives each request its own deadline.
  */
-import { ApiException, type ConfigurationOptions, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+import {
+  ApiException,
+  type ConfigurationOptions,
+  Observable,
+  type ObservableMiddleware,
+} from '@kubernetes/client-node';
 
 /** Call options that abort the request after MS milliseconds (TimeoutError: the queue retries). */
 export function timeoutOptions(ms: number): ConfigurationOptions {

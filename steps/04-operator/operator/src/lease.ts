@@ -14,7 +14,13 @@
 /** The part of a coordination.k8s.io/v1 Lease this uses (client-node's V1Lease fits it). */
 export interface Lease {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: unknown; renewTime?: unknown; leaseTransitions?: number };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: unknown;
+    renewTime?: unknown;
+    leaseTransitions?: number;
+  };
 }
 
 export interface LeaseSettings {
@@ -90,7 +96,14 @@ export class LeaderElector {
     try {
       const lease = await this.api.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity !== this.settings.identity) return;
-      await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 } } });
+      await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1 },
+        },
+      });
     } catch {
       // Not released: the other replica takes over when the Lease expires.
     }
@@ -103,16 +116,23 @@ export class LeaderElector {
     const spec = (previous?: Lease['spec']) => ({
       holderIdentity: identity,
       leaseDurationSeconds,
-      acquireTime: previous?.holderIdentity === identity && previous.acquireTime ? previous.acquireTime : microTime(now),
+      acquireTime:
+        previous?.holderIdentity === identity && previous.acquireTime
+          ? previous.acquireTime
+          : microTime(now),
       renewTime: microTime(now), // MicroTime: the API server wants six decimals
-      leaseTransitions: (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity === identity ? 0 : 1),
+      leaseTransitions:
+        (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity === identity ? 0 : 1),
     });
     let lease: Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...spec(), leaseTransitions: 0 } } });
+      await this.api.createNamespacedLease({
+        namespace,
+        body: { metadata: { name, namespace }, spec: { ...spec(), leaseTransitions: 0 } },
+      });
       this.lastRenew = now;
       return;
     }
@@ -126,7 +146,11 @@ export class LeaderElector {
       if (now - this.observed.at < duration) return;
     }
     // Ours, free (released), or expired: write ourselves in, with the resourceVersion we read.
-    await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: spec(lease.spec) } });
+    await this.api.replaceNamespacedLease({
+      name,
+      namespace,
+      body: { ...lease, spec: spec(lease.spec) },
+    });
     this.lastRenew = now;
     this.observed = undefined;
   }

@@ -7,7 +7,16 @@
  * PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type V1Deployment, type V1Lease } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type KubernetesListObject,
+  type V1Deployment,
+  type V1Lease,
+} from '@kubernetes/client-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController } from './controller.js';
@@ -55,7 +64,11 @@ const scalers = watched<LatencyScaler>(
   watching,
   'LatencyScalers',
   `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
-  async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL }, callOptions)) as KubernetesListObject<LatencyScaler>,
+  async () =>
+    (await custom.listNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL },
+      callOptions,
+    )) as KubernetesListObject<LatencyScaler>,
 );
 const informer = scalers.informer;
 // The targets' replicas and readiness, read from a cache: two GETs per reconcile were 2,000 per
@@ -72,11 +85,17 @@ const deployments = watched<V1Deployment>(
 let snapshot: { at: number; metrics: Map<string, Metric> } = { at: 0, metrics: new Map() };
 async function refreshMetrics(): Promise<void> {
   const targets = informer.list(namespace).map((scaler) => scaler.spec.targetRef.name);
-  snapshot = { at: Date.now(), metrics: await queryMetrics(config.prometheusUrl, namespace, targets) };
+  snapshot = {
+    at: Date.now(),
+    metrics: await queryMetrics(config.prometheusUrl, namespace, targets),
+  };
 }
 async function metricFor(target: string): Promise<Metric> {
-  if (Date.now() - snapshot.at > config.resyncSeconds * 1500 || !snapshot.metrics.has(target)) await refreshMetrics();
-  return snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' };
+  if (Date.now() - snapshot.at > config.resyncSeconds * 1500 || !snapshot.metrics.has(target))
+    await refreshMetrics();
+  return (
+    snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' }
+  );
 }
 
 const controller = createController({
@@ -93,25 +112,45 @@ const controller = createController({
 });
 
 const queue = new WorkQueue();
-const health = new Health(3 * config.resyncSeconds * 1000 + 1000, config.reconcileBoundSeconds * 1000);
+const health = new Health(
+  3 * config.resyncSeconds * 1000 + 1000,
+  config.reconcileBoundSeconds * 1000,
+);
 const queueAll = () => {
   for (const scaler of informer.list(namespace)) queue.add(keyOf(scaler));
 };
 
 // Two replicas run; the one holding the Lease acts. The other watches too (a warm cache), so it
 // takes over within one lease duration. Lease timings as client-go's defaults: 15 s, 10 s, 2 s.
-const leaderGauge = new Gauge({ name: 'latency_operator_leader', help: '1 on the replica that holds the Lease', registers: [registry] });
+const leaderGauge = new Gauge({
+  name: 'latency_operator_leader',
+  help: '1 on the replica that holds the Lease',
+  registers: [registry],
+});
 const coordination = kc.makeApiClient(CoordinationV1Api);
-const leaseApi: LeaseApi = { // with a timeout on each call, as every other one
+const leaseApi: LeaseApi = {
+  // with a timeout on each call, as every other one
   readNamespacedLease: (param) => coordination.readNamespacedLease(param, callOptions),
-  createNamespacedLease: ({ namespace: ns, body }) => coordination.createNamespacedLease({ namespace: ns, body: body as V1Lease }, callOptions),
-  replaceNamespacedLease: ({ body, ...param }) => coordination.replaceNamespacedLease({ ...param, body: body as V1Lease }, callOptions),
+  createNamespacedLease: ({ namespace: ns, body }) =>
+    coordination.createNamespacedLease({ namespace: ns, body: body as V1Lease }, callOptions),
+  replaceNamespacedLease: ({ body, ...param }) =>
+    coordination.replaceNamespacedLease({ ...param, body: body as V1Lease }, callOptions),
 };
 const elector = new LeaderElector(
   leaseApi,
-  { namespace, name: 'latency-operator', identity: config.podName, leaseDurationSeconds: config.leaseSeconds, renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3), retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)) },
+  {
+    namespace,
+    name: 'latency-operator',
+    identity: config.podName,
+    leaseDurationSeconds: config.leaseSeconds,
+    renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3),
+    retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)),
+  },
   (leader) => {
-    log.info({ identity: config.podName, leader }, leader ? 'became the leader: reconciling' : 'not the leader: standing by');
+    log.info(
+      { identity: config.podName, leader },
+      leader ? 'became the leader: reconciling' : 'not the leader: standing by',
+    );
     leaderGauge.set(leader ? 1 : 0);
     if (leader) queueAll();
   },
@@ -160,7 +199,18 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-server.listen(config.port, () => log.info({ namespace, port: config.port, resyncSeconds: config.resyncSeconds, identity: config.podName, prometheus: config.prometheusUrl }, 'latency operator started'));
+server.listen(config.port, () =>
+  log.info(
+    {
+      namespace,
+      port: config.port,
+      resyncSeconds: config.resyncSeconds,
+      identity: config.podName,
+      prometheus: config.prometheusUrl,
+    },
+    'latency operator started',
+  ),
+);
 // Before the first await: as PID 1, node would otherwise ignore a SIGTERM that comes early.
 process.on('SIGTERM', (signal) => void shutdown(signal));
 process.on('SIGINT', (signal) => void shutdown(signal));

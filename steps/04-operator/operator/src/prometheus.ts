@@ -30,22 +30,37 @@ export function batchQuery(namespace: string, apps: string[]): string {
   return `{__name__=~${names},namespace=${promString(namespace)},app=~${targets}}`;
 }
 
-interface Series { metric: Record<string, string>; value: [number, string] }
+interface Series {
+  metric: Record<string, string>;
+  value: [number, string];
+}
 
 /** What the answer says about each app: a value, no traffic, or no series (pure: tested). */
 export function metricsFrom(result: Series[], apps: string[]): Map<string, Metric> {
-  const found = (name: string, app: string) => result.find((s) => s.metric.__name__ === name && s.metric.app === app);
+  const found = (name: string, app: string) =>
+    result.find((s) => s.metric.__name__ === name && s.metric.app === app);
   const metrics = new Map<string, Metric>();
   for (const app of apps) {
     const rate = found(RATE, app);
     const rps = Number(rate?.value[1]);
     const seconds = Number(found(P95, app)?.value[1]);
-    if (!rate || !Number.isFinite(rps)) metrics.set(app, { kind: 'no-series', detail: `Prometheus records no request rate for app="${app}" ` + '(never scraped, or its labels do not match)' });
+    if (!rate || !Number.isFinite(rps))
+      metrics.set(app, {
+        kind: 'no-series',
+        detail:
+          `Prometheus records no request rate for app="${app}" ` +
+          '(never scraped, or its labels do not match)',
+      });
     else if (rps === 0) metrics.set(app, { kind: 'no-traffic' });
     // Whole milliseconds, as status and Events show it: a p95 of 100.4 ms, shown as 100, once
     // scaled up "over 100 ms" in a CI run; now the number compared is the number shown.
-    else if (Number.isFinite(seconds)) metrics.set(app, { kind: 'value', ms: Math.round(seconds * 1000), rps });
-    else metrics.set(app, { kind: 'no-series', detail: `Prometheus records a request rate but no p95 for app="${app}"` });
+    else if (Number.isFinite(seconds))
+      metrics.set(app, { kind: 'value', ms: Math.round(seconds * 1000), rps });
+    else
+      metrics.set(app, {
+        kind: 'no-series',
+        detail: `Prometheus records a request rate but no p95 for app="${app}"`,
+      });
   }
   return metrics;
 }
@@ -54,19 +69,32 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
  * Asks Prometheus at BASE about APPS of NAMESPACE, in one query. Never throws: when Prometheus
  * does not answer (within TIMEOUT_MS) or answers nonsense, every app is "unavailable".
  */
-export async function queryMetrics(base: string, namespace: string, apps: string[], timeoutMs = 3000): Promise<Map<string, Metric>> {
+export async function queryMetrics(
+  base: string,
+  namespace: string,
+  apps: string[],
+  timeoutMs = 3000,
+): Promise<Map<string, Metric>> {
   if (apps.length === 0) return new Map();
   const query = encodeURIComponent(batchQuery(namespace, apps));
   const url = `${base.replace(/\/+$/, '')}/api/v1/query?query=${query}`;
-  const unavailable = (error: string) => new Map<string, Metric>(apps.map((app) => [app, { kind: 'unavailable', error }]));
+  const unavailable = (error: string) =>
+    new Map<string, Metric>(apps.map((app) => [app, { kind: 'unavailable', error }]));
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) return unavailable(`HTTP ${response.status} from ${base}`);
-    const body = (await response.json()) as { status?: string; error?: string; data?: { resultType?: string; result?: Series[] } };
-    if (body.status !== 'success' || body.data?.resultType !== 'vector') return unavailable(`query failed: ${body.error ?? 'not an instant vector'}`);
+    const body = (await response.json()) as {
+      status?: string;
+      error?: string;
+      data?: { resultType?: string; result?: Series[] };
+    };
+    if (body.status !== 'success' || body.data?.resultType !== 'vector')
+      return unavailable(`query failed: ${body.error ?? 'not an instant vector'}`);
     return metricsFrom(body.data.result ?? [], apps);
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    return unavailable(`${base}: ${e.cause?.code ?? e.name}${e.cause?.code ? '' : `: ${e.message}`}`);
+    return unavailable(
+      `${base}: ${e.cause?.code ?? e.name}${e.cause?.code ? '' : `: ${e.message}`}`,
+    );
   }
 }

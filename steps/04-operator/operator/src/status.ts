@@ -2,7 +2,13 @@
  * The LatencyScaler resource as TypeScript types, and the status the operator writes, computed
  * by pure functions from the decision (so "write status only when it changed" is a comparison).
  */
-import { type Decision, type Metric, type Recommendation, rfc3339, type ScalerSpec } from './decide.js';
+import {
+  type Decision,
+  type Metric,
+  type Recommendation,
+  rfc3339,
+  type ScalerSpec,
+} from './decide.js';
 
 export const GROUP = 'selfops.kube-selfops.dev';
 export const VERSION = 'v1alpha1';
@@ -40,12 +46,20 @@ export interface ScalerStatus {
 }
 
 /** A status as a reconcile computes it: its lastDecision without a time (stamped() sets it). */
-export type Unstamped = Omit<ScalerStatus, 'lastDecision'> & { lastDecision: { reason: string; message: string } };
+export type Unstamped = Omit<ScalerStatus, 'lastDecision'> & {
+  lastDecision: { reason: string; message: string };
+};
 
 export interface LatencyScaler {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+  };
   spec: ScalerSpec & { targetRef: { name: string }; paused?: boolean; dryRun?: boolean };
   status?: ScalerStatus;
 }
@@ -61,23 +75,79 @@ export type Mode = 'active' | 'paused' | 'dry-run';
 /** The conditions a decision implies, each True or False with a reason a person can act on. */
 export function conditionsFor(decision: Decision, metric: Metric, mode: Mode = 'active'): Wanted[] {
   const metricCondition: Wanted =
-    metric.kind === 'value' ? { type: 'MetricAvailable', status: 'True', reason: 'Sampled', message: `p95 ${Math.round(metric.ms)} ms at ${metric.rps.toFixed(1)} requests/s` }
-    : metric.kind === 'no-traffic' ? { type: 'MetricAvailable', status: 'True', reason: 'NoTraffic', message: 'the request rate is 0: nothing to serve' }
-    : metric.kind === 'no-series' ? { type: 'MetricAvailable', status: 'False', reason: 'NoSeries', message: metric.detail }
-    : { type: 'MetricAvailable', status: 'False', reason: 'PrometheusUnavailable', message: decision.message };
+    metric.kind === 'value'
+      ? {
+          type: 'MetricAvailable',
+          status: 'True',
+          reason: 'Sampled',
+          message: `p95 ${Math.round(metric.ms)} ms at ${metric.rps.toFixed(1)} requests/s`,
+        }
+      : metric.kind === 'no-traffic'
+        ? {
+            type: 'MetricAvailable',
+            status: 'True',
+            reason: 'NoTraffic',
+            message: 'the request rate is 0: nothing to serve',
+          }
+        : metric.kind === 'no-series'
+          ? { type: 'MetricAvailable', status: 'False', reason: 'NoSeries', message: metric.detail }
+          : {
+              type: 'MetricAvailable',
+              status: 'False',
+              reason: 'PrometheusUnavailable',
+              message: decision.message,
+            };
   const active: Wanted =
-    mode === 'paused' ? { type: 'ScalingActive', status: 'False', reason: 'Paused', message: 'spec.paused is true: the replicas are left as they are' }
-    : decision.reason === 'ScalingDisabled' ? { type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: decision.message }
-    : mode === 'dry-run' ? { type: 'ScalingActive', status: 'True', reason: 'DryRun', message: 'spec.dryRun is true: decisions are recorded, the scale is never written' }
-    : { type: 'ScalingActive', status: 'True', reason: 'TargetFound', message: 'the Deployment\'s scale is read and written' };
+    mode === 'paused'
+      ? {
+          type: 'ScalingActive',
+          status: 'False',
+          reason: 'Paused',
+          message: 'spec.paused is true: the replicas are left as they are',
+        }
+      : decision.reason === 'ScalingDisabled'
+        ? {
+            type: 'ScalingActive',
+            status: 'False',
+            reason: 'ScalingDisabled',
+            message: decision.message,
+          }
+        : mode === 'dry-run'
+          ? {
+              type: 'ScalingActive',
+              status: 'True',
+              reason: 'DryRun',
+              message: 'spec.dryRun is true: decisions are recorded, the scale is never written',
+            }
+          : {
+              type: 'ScalingActive',
+              status: 'True',
+              reason: 'TargetFound',
+              message: "the Deployment's scale is read and written",
+            };
   return [
     metricCondition,
     active,
     decision.limited
-      ? { type: 'ScalingLimited', status: 'True', reason: decision.reason, message: decision.message }
-      : { type: 'ScalingLimited', status: 'False', reason: 'WithinRange', message: 'replicas are within minReplicas and maxReplicas' },
+      ? {
+          type: 'ScalingLimited',
+          status: 'True',
+          reason: decision.reason,
+          message: decision.message,
+        }
+      : {
+          type: 'ScalingLimited',
+          status: 'False',
+          reason: 'WithinRange',
+          message: 'replicas are within minReplicas and maxReplicas',
+        },
     decision.inCooldown
-      ? { type: 'InCooldown', status: 'True', reason: 'RecentlyScaled', message: 'the last scale was less than cooldownSeconds ago' }
+      ? {
+          type: 'InCooldown',
+          status: 'True',
+          reason: 'RecentlyScaled',
+          message: 'the last scale was less than cooldownSeconds ago',
+        }
       : { type: 'InCooldown', status: 'False', reason: 'CooledDown', message: 'free to scale' },
   ];
 }
@@ -86,16 +156,27 @@ export function conditionsFor(decision: Decision, metric: Metric, mode: Mode = '
  * Merges wanted conditions into the previous ones: lastTransitionTime changes only when a
  * condition's status does (Kubernetes API conventions), so an unchanged state writes nothing.
  */
-export function mergeConditions(previous: Condition[] | undefined, wanted: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>, generation: number | undefined, now: Date): Condition[] {
+export function mergeConditions(
+  previous: Condition[] | undefined,
+  wanted: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
   return wanted.map((condition) => {
     const before = previous?.find((old) => old.type === condition.type);
-    const lastTransitionTime = before && before.status === condition.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const lastTransitionTime =
+      before && before.status === condition.status
+        ? before.lastTransitionTime
+        : now.toISOString().replace(/\.\d+Z$/, 'Z');
     return { ...condition, lastTransitionTime, observedGeneration: generation };
   });
 }
 
 /** The condition of TYPE, if any. */
-export function condition(status: ScalerStatus | undefined, type: Condition['type']): Condition | undefined {
+export function condition(
+  status: ScalerStatus | undefined,
+  type: Condition['type'],
+): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
 
@@ -104,9 +185,20 @@ export function condition(status: ScalerStatus | undefined, type: Condition['typ
  * reconcile that decides the same again writes nothing (1,000 resources every 5 s would otherwise
  * be 200 PATCHes a second). A change is stamped with NOW, so every write carries a newer time.
  */
-export function stamped(previous: ScalerStatus | undefined, next: Unstamped, now: Date): ScalerStatus | undefined {
+export function stamped(
+  previous: ScalerStatus | undefined,
+  next: Unstamped,
+  now: Date,
+): ScalerStatus | undefined {
   const time = previous?.lastDecision?.time;
-  if (time !== undefined && sameStatus(previous, { ...next, lastDecision: { reason: next.lastDecision.reason, message: next.lastDecision.message, time } })) return undefined;
+  if (
+    time !== undefined &&
+    sameStatus(previous, {
+      ...next,
+      lastDecision: { reason: next.lastDecision.reason, message: next.lastDecision.message, time },
+    })
+  )
+    return undefined;
   return { ...next, lastDecision: { ...next.lastDecision, time: rfc3339(now) } };
 }
 
@@ -114,7 +206,11 @@ export function stamped(previous: ScalerStatus | undefined, next: Unstamped, now
  * What this replica last wrote to a LatencyScaler's status, and the resourceVersion the PATCH
  * returned.
  */
-export interface Written { uid?: string; resourceVersion?: string; status: ScalerStatus }
+export interface Written {
+  uid?: string;
+  resourceVersion?: string;
+  status: ScalerStatus;
+}
 
 /**
  * Which status a reconcile starts from: the informer's copy or OURS, the last one this replica
@@ -126,7 +222,11 @@ export interface Written { uid?: string; resourceVersion?: string; status: Scale
  */
 export function cacheIsNewer(cached: LatencyScaler, ours: Written | undefined): boolean {
   if (!ours || ours.uid !== cached.metadata.uid) return true; // none, or a new object of that name
-  if (ours.resourceVersion !== undefined && cached.metadata.resourceVersion === ours.resourceVersion) return true;
+  if (
+    ours.resourceVersion !== undefined &&
+    cached.metadata.resourceVersion === ours.resourceVersion
+  )
+    return true;
   return (cached.status?.lastDecision?.time ?? '') > (ours.status.lastDecision?.time ?? '');
 }
 
@@ -138,7 +238,9 @@ export function sameStatus(a: ScalerStatus | undefined, b: ScalerStatus): boolea
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([x], [y]) => (x < y ? -1 : 1));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : 1));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -2,7 +2,12 @@
  * Informers that keep watching (main.ts has two: the LatencyScalers and their Deployments).
  * client-node gives the list + watch + cache; what it lacks for a long-running operator is here.
  */
-import { type KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
+import {
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+} from '@kubernetes/client-node';
 import { errorText } from './kube.js';
 import type { Logger } from './log.js';
 
@@ -21,7 +26,12 @@ export interface Watching {
  * every REWATCH_SECONDS. start() resolves once the first list is in the cache, however many
  * attempts that takes: before that, a Deployment missing from it would be no news.
  */
-export function watched<T extends KubernetesObject>({ kc, log, rewatchSeconds }: Watching, what: string, path: string, list: () => Promise<KubernetesListObject<T>>) {
+export function watched<T extends KubernetesObject>(
+  { kc, log, rewatchSeconds }: Watching,
+  what: string,
+  path: string,
+  list: () => Promise<KubernetesListObject<T>>,
+) {
   let stopping = false; // stop() was called: errors and the re-watch timer then change nothing
   let listed = false;
   const informer = makeInformer<T>(kc, path, async () => {
@@ -47,7 +57,10 @@ export function watched<T extends KubernetesObject>({ kc, log, rewatchSeconds }:
     if (Date.now() - lastError > 60_000) failures = 0;
     lastError = Date.now();
     const delay = Math.min(30_000, 1000 * 2 ** failures++);
-    log.warn({ err: errorText(err), retryInMs: delay }, `watch on ${what} failed: starting it again`);
+    log.warn(
+      { err: errorText(err), retryInMs: delay },
+      `watch on ${what} failed: starting it again`,
+    );
     clearTimeout(restartTimer);
     restartTimer = setTimeout(() => void start(), delay);
   });
