@@ -51,9 +51,8 @@ export async function answers(
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(5000) });
       } catch (err) {
-        throw new Error(
-          String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message),
-        );
+        const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+        throw new Error(reason, { cause: err });
       }
       const body = await response.text();
       if (ready(response.status, body)) return true;

@@ -2,7 +2,6 @@
  * manifests, and every CHANGES.diff current. */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KIT_ROOT } from '@kit/testkit';
 
