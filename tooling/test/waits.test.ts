@@ -101,8 +101,6 @@ const KNOWN_LOOPS: Record<string, string> = {
   'tooling/bench/autoscalers.ts':
     "the bench's replica samples, one a second while k6 runs (pacing)",
   'tooling/bench/scale.ts': 'the measurement window: RSS sampled every 5 s for WINDOW_S (pacing)',
-  'load/operator-run.sh':
-    "the figure's timeline: a sample every 2 s while k6 runs, then at most QUIET s",
   'slides/check.ts':
     "code evaluated inside the browser page, where the kit's modules are not loaded",
   'steps/04-operator/operator/src/events.ts':
