@@ -110,6 +110,66 @@ test('leader election: one leader; the other takes over only after the lease dur
   expect(await a.tryOnce()).toBe(true);
 });
 
+test('a Lease error (403) is logged once, with its code and message, and makes the replica unready until the Lease answers again', async () => {
+  // Both replicas forbidden, as with a Role that lost its lease rules: neither leads, and before
+  // this the only sign was two idle replicas with /healthz green.
+  const store = new LeaseStore();
+  let forbidden = true;
+  const api = {
+    readNamespacedLease: async () => {
+      if (forbidden) {
+        // client-node's ApiException: code, the API server's Status in the body, headers in the message
+        throw Object.assign(new Error(`HTTP-Code: 403\nMessage: Unknown API Status Code!\nHeaders: {"audit-id":"${Math.random()}"}`), {
+          code: 403,
+          body: JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403,
+            message: 'leases.coordination.k8s.io "latency-operator" is forbidden: User "system:serviceaccount:hits:latency-operator" cannot get resource "leases"' }),
+        });
+      }
+      return store.readNamespacedLease();
+    },
+    createNamespacedLease: store.createNamespacedLease,
+    replaceNamespacedLease: store.replaceNamespacedLease,
+  };
+  const logs: Array<{ level: string; obj: object; msg: string }> = [];
+  const logger = (who: string) => ({
+    warn: (obj: object, msg: string) => logs.push({ level: 'warn', obj: { who, ...obj }, msg }),
+    info: (obj: object, msg: string) => logs.push({ level: 'info', obj: { who, ...obj }, msg }),
+  });
+  let clock = 0;
+  const settings = { namespace: 'hits', name: 'latency-operator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retrySeconds: 2 };
+  const a = new LeaderElector(api, { ...settings, identity: 'a' }, undefined, () => clock, logger('a'));
+  const b = new LeaderElector(api, { ...settings, identity: 'b' }, undefined, () => clock, logger('b'));
+  expect(a.readiness().ok).toBe(false); // nothing read yet
+  for (; clock <= 60_000; clock += 2000) {
+    expect(await a.tryOnce()).toBe(false);
+    expect(await b.tryOnce()).toBe(false);
+  }
+  expect(a.readiness()).toEqual({ ok: false, reason: expect.stringContaining('403 leases.coordination.k8s.io "latency-operator" is forbidden') });
+  expect(b.readiness().ok).toBe(false);
+  // 31 tries each, one line each: the first error, with its code and the API server's message.
+  expect(logs).toEqual(['a', 'b'].map((who) => ({ level: 'warn', msg: expect.stringContaining('cannot read or renew the Lease'),
+    obj: { who, lease: 'latency-operator', code: 403, message: expect.stringContaining('cannot get resource "leases"') } })));
+  // The Role is fixed: one leads, both are ready again, and each says so once.
+  forbidden = false;
+  expect(await a.tryOnce()).toBe(true);
+  expect(await b.tryOnce()).toBe(false); // another holder: not a fault
+  expect([a.readiness(), b.readiness()]).toEqual([{ ok: true, reason: 'ok' }, { ok: true, reason: 'ok' }]);
+  for (clock += 2000; clock < 70_000; clock += 2000) await Promise.all([a.tryOnce(), b.tryOnce()]);
+  expect(logs.slice(2).map((l) => [l.level, (l.obj as { who: string }).who, l.msg])).toEqual([
+    ['info', 'a', 'the Lease answers again: ready'], ['info', 'b', 'the Lease answers again: ready']]);
+  // A lost race (409) is another holder, not a fault: still ready, nothing logged.
+  const racing = new LeaderElector({ ...api, replaceNamespacedLease: async () => { throw Object.assign(new Error('conflict'), { code: 409 }); } },
+    { ...settings, identity: 'c' }, undefined, () => clock + 60_000, logger('c'));
+  expect(await racing.tryOnce()).toBe(false);
+  expect(racing.readiness().ok).toBe(true);
+  expect(logs).toHaveLength(4);
+  // A timeout is a fault too, named as such.
+  const slow = new LeaderElector({ ...api, readNamespacedLease: async () => { throw new DOMException('The operation was aborted due to timeout', 'TimeoutError'); } },
+    { ...settings, identity: 'd' }, undefined, () => clock, logger('d'));
+  await slow.tryOnce();
+  expect(slow.readiness()).toEqual({ ok: false, reason: 'the Lease: TimeoutError The operation was aborted due to timeout' });
+});
+
 test("an Event's create is tried again after a timeout, never recorded twice, and given up when refused", async () => {
   const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code }); // client-node's ApiException's shape
   const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');

@@ -3,8 +3,9 @@
  * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
  * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
  * because latency changes make no Kubernetes events; one worker reconciles, and only on the
- * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
- * PORT; SIGTERM releases the Lease and stops cleanly.
+ * replica that holds the Lease (lease.ts).
+ * /healthz follows the worker (health.ts), /readyz the Lease (a replica that cannot read it is
+ * unready), /metrics on PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type V1Deployment, type V1Lease } from '@kubernetes/client-node';
@@ -115,6 +116,8 @@ const elector = new LeaderElector(
     leaderGauge.set(leader ? 1 : 0);
     if (leader) queueAll();
   },
+  Date.now,
+  log,
 );
 
 const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
@@ -150,6 +153,11 @@ const worker = queue.run(async (key) => {
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
     const { ok, reason } = health.check();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
+  } else if (req.url === '/readyz') {
+    // Unready while the Lease cannot be read or renewed (a 403, a timeout): `kubectl get pods`
+    // shows 0/1 instead of two idle replicas that look healthy. Not a liveness matter: a restart fixes no RBAC.
+    const { ok, reason } = elector.readiness();
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
   } else if (req.url === '/metrics') {
     registry.metrics().then(
