@@ -3,7 +3,7 @@
  * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
  * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
  * because latency changes make no Kubernetes events; one worker reconciles, and only on the
- * replica that holds the Lease (lease.ts).
+ * replica that holds the Lease (lease.ts), and every write checks that it still does (fence.ts).
  * /healthz follows the worker (health.ts), /readyz the Lease (a replica that cannot read it is
  * unready), /metrics on PORT; SIGTERM releases the Lease and stops cleanly.
  */
@@ -91,6 +91,7 @@ const controller = createController({
   metricFor,
   selfDeployment: config.selfDeployment,
   callOptions,
+  isLeader: () => elector.isLeader(), // checked before each write, not only when a reconcile starts
 });
 
 const queue = new WorkQueue();
