@@ -36,6 +36,11 @@ export interface LeaseApi {
   replaceNamespacedLease(param: { name: string; namespace: string; body: Lease }): Promise<Lease>;
 }
 
+/** client-go's proportions: a renew deadline of 2/3 of the duration, a try every 1/7 (15 s: 10 s and 2 s). */
+export function leaseTimings(leaseDurationSeconds: number): Pick<LeaseSettings, 'leaseDurationSeconds' | 'renewDeadlineSeconds' | 'retrySeconds'> {
+  return { leaseDurationSeconds, renewDeadlineSeconds: Math.ceil((leaseDurationSeconds * 2) / 3), retrySeconds: Math.max(1, Math.floor(leaseDurationSeconds / 7)) };
+}
+
 /** Where lease.ts logs (a pino logger fits; no import of pino here: the Docker suite tests this file). */
 export interface LeaseLog {
   warn(obj: object, msg: string): void;

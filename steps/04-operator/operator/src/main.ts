@@ -15,7 +15,7 @@ import { createController } from './controller.js';
 import type { Metric } from './decide.js';
 import { Health } from './health.js';
 import { errorText, timeoutOptions } from './kube.js';
-import { LeaderElector, type LeaseApi } from './lease.js';
+import { LeaderElector, type LeaseApi, leaseTimings } from './lease.js';
 import { createLogger } from './log.js';
 import { queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
@@ -111,7 +111,7 @@ const leaseApi: LeaseApi = { // with a timeout on each call, as every other one
 };
 const elector = new LeaderElector(
   leaseApi,
-  { namespace, name: 'latency-operator', identity: config.podName, leaseDurationSeconds: config.leaseSeconds, renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3), retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)) },
+  { namespace, name: 'latency-operator', identity: config.podName, ...leaseTimings(config.leaseSeconds) },
   (leader) => {
     log.info({ identity: config.podName, leader }, leader ? 'became the leader: reconciling' : 'not the leader: standing by');
     leaderGauge.set(leader ? 1 : 0);
