@@ -6,8 +6,12 @@
  * The leader election is the real LeaderElector (lease.ts), on an in-memory Lease and the same clock.
  * (It imports client-node: ./kit test installs the operator's dependencies in operator/node_modules.)
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoordinationV1Api, KubeConfig } from '../operator/node_modules/@kubernetes/client-node/dist/index.js';
 import { createController } from '../operator/src/controller.js';
 import type { Metric } from '../operator/src/decide.js';
+import { timeoutOptions } from '../operator/src/kube.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import type { Logger } from '../operator/src/log.js';
 import type { LatencyScaler } from '../operator/src/status.js';
@@ -164,4 +168,22 @@ test('after our own write, the next status write carries the resourceVersion it 
   await w.controller.reconcile('hits/hits'); // the cache still shows rv 100 and no status
   const statuses = w.writes.filter((x) => x.what === 'status');
   expect(statuses.map((x) => (x.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion)).toEqual(['100', '101']);
+});
+
+test('every Kubernetes call has a deadline: against an API server that never answers, the call fails after its timeout', async () => {
+  // A server that takes the request and never answers (a hung API server, a dead connection).
+  const hung: Server = createServer(() => undefined);
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: [{ name: 'hung', server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'nobody' }], contexts: [{ name: 'hung', cluster: 'hung', user: 'nobody' }], currentContext: 'hung' });
+    const start = Date.now();
+    const call = kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'latency-operator', namespace: 'hits' }, timeoutOptions(300));
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' }); // client-node's fetch reports the signal's abort so
+    expect(Date.now() - start).toBeLessThan(2000);
+  } finally {
+    hung.closeAllConnections();
+    hung.close();
+  }
 });

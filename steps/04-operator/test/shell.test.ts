@@ -5,7 +5,9 @@
  * The real API server and the real Prometheus: operator.cluster.test.ts.
  */
 import { createEvent, EVENT_TRIES } from '../operator/src/events.js';
-import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { batchQuery, metricsFrom, P95, queryMetrics, RATE } from '../operator/src/prometheus.js';
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
@@ -19,6 +21,20 @@ test('Prometheus: one query for every target, names escaped; rate 0 is "no traff
   expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
   // Whole milliseconds, the number status and Events show: 100.4 ms is 100, not over 100.
   expect(metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge')).toEqual({ kind: 'value', ms: 100, rps: 42 });
+});
+
+test('a Prometheus that never answers: the query gives up after its timeout, and every target is "unavailable" (hold)', async () => {
+  const hung = createServer(() => undefined);
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  try {
+    const start = Date.now();
+    const metrics = await queryMetrics(`http://127.0.0.1:${(hung.address() as AddressInfo).port}`, 'hits', ['hits', 'other'], 300);
+    expect(Date.now() - start).toBeLessThan(2000);
+    expect([...metrics.values()]).toEqual([0, 1].map(() => ({ kind: 'unavailable', error: expect.stringContaining('TimeoutError') })));
+  } finally {
+    hung.closeAllConnections();
+    hung.close();
+  }
 });
 
 test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
