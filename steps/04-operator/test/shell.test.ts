@@ -7,7 +7,7 @@
 import { createEvent, EVENT_TRIES } from '../operator/src/events.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { batchQuery, metricsFrom, P95, queryMetrics, RATE } from '../operator/src/prometheus.js';
+import { batchQuery, metricsFrom, MetricsSnapshot, P95, queryMetrics, RATE } from '../operator/src/prometheus.js';
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
@@ -21,6 +21,28 @@ test('Prometheus: one query for every target, names escaped; rate 0 is "no traff
   expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
   // Whole milliseconds, the number status and Events show: 100.4 ms is 100, not over 100.
   expect(metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge')).toEqual({ kind: 'value', ms: 100, rps: 42 });
+});
+
+test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each tick; between ticks, a new target alone asks again', async () => {
+  let clock = 0;
+  const targets = Array.from({ length: 1000 }, (_, i) => `app-${i}`);
+  const queries: string[][] = [];
+  const snapshot = new MetricsSnapshot(async (asked) => {
+    queries.push(asked);
+    return new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20 }]));
+  }, () => targets, 7500, () => clock);
+  for (let tick = 0; tick < 10; tick++, clock += 5000) {
+    await snapshot.refresh(); // the resync tick
+    for (const target of targets) expect(await snapshot.metricFor(target)).toEqual({ kind: 'value', ms: 80, rps: 20 }); // every reconcile
+  }
+  expect(queries.map((q) => q.length)).toEqual(Array(10).fill(1000));
+  targets.push('new'); // added between two ticks: its reconcile asks once, the others reuse that answer
+  await snapshot.metricFor('new');
+  await snapshot.metricFor('app-1');
+  expect(queries).toHaveLength(11);
+  clock += 7501; // no tick for a tick and a half (a stalled tick): a reconcile asks again
+  await snapshot.metricFor('app-1');
+  expect(queries).toHaveLength(12);
 });
 
 test('a Prometheus that never answers: the query gives up after its timeout, and every target is "unavailable" (hold)', async () => {

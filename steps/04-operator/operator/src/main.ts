@@ -12,12 +12,11 @@ import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, 
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController } from './controller.js';
-import type { Metric } from './decide.js';
 import { Health } from './health.js';
 import { errorText, timeoutOptions } from './kube.js';
 import { LeaderElector, type LeaseApi, leaseTimings } from './lease.js';
 import { createLogger } from './log.js';
-import { queryMetrics } from './prometheus.js';
+import { MetricsSnapshot, queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
 import { GROUP, type LatencyScaler, PLURAL, VERSION } from './status.js';
 import { watched } from './watch.js';
@@ -70,15 +69,13 @@ const deployments = watched<V1Deployment>(
 
 // ONE Prometheus query per tick for every LatencyScaler of the namespace; a reconcile between two
 // ticks (a spec change) uses the last answer while it is about a tick old at most.
-let snapshot: { at: number; metrics: Map<string, Metric> } = { at: 0, metrics: new Map() };
-async function refreshMetrics(): Promise<void> {
-  const targets = informer.list(namespace).map((scaler) => scaler.spec.targetRef.name);
-  snapshot = { at: Date.now(), metrics: await queryMetrics(config.prometheusUrl, namespace, targets) };
-}
-async function metricFor(target: string): Promise<Metric> {
-  if (Date.now() - snapshot.at > config.resyncSeconds * 1500 || !snapshot.metrics.has(target)) await refreshMetrics();
-  return snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' };
-}
+const snapshot = new MetricsSnapshot(
+  (targets) => queryMetrics(config.prometheusUrl, namespace, targets),
+  () => informer.list(namespace).map((scaler) => scaler.spec.targetRef.name),
+  config.resyncSeconds * 1500,
+);
+const refreshMetrics = () => snapshot.refresh();
+const metricFor = (target: string) => snapshot.metricFor(target);
 
 const controller = createController({
   apps,
