@@ -104,6 +104,10 @@ beforeAll(async () => {
   await kubectl('apply', '-f', CRD);
   await kubectl('wait', '--for=condition=Established', 'crd/latencyscalers.selfops.kube-selfops.dev', '--timeout=60s');
   await deployStep('04-operator', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
+  // From step 02 on every pod of the app meets the restricted Pod Security Standard: enforced here,
+  // so the operator's pods and every replica it adds are admitted under it (k8s/hits enforces only
+  // baseline, for the root-running steps 00 and 01).
+  await kubectl('label', '--overwrite', 'ns', NS, 'pod-security.kubernetes.io/enforce=restricted');
   prometheus = await deployPrometheusFor(NS);
   const manifests = ['rbac.yaml', 'operator.yaml'].map((file) => readFileSync(`${STEP}/operator/deploy/${file}`, 'utf8'));
   await kubectlStdin(movedTo(manifests.join('\n---\n'), NS), 'apply', '-f', '-');
@@ -152,8 +156,35 @@ test('the operator\'s ServiceAccount can do what its Role lists, and nothing els
   console.log(`kubectl auth can-i --as ${SA}\n  ${[...yes, ...no].join('\n  ')}`);
   expect(yes.filter((line) => !line.endsWith(': yes'))).toEqual([]);
   expect(no.filter((line) => !line.endsWith(': no'))).toEqual([]);
+});
+
+test('the namespace enforces the restricted Pod Security Standard, and every pod of the step (app, Redis, operator) meets it', async () => {
+  const labels = (await kubectlJson<{ metadata: { labels: Record<string, string> } }>('get', 'ns', NS)).metadata.labels;
+  expect(labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  // The API server's own check of the pods there are: a server-side dry run of the label warns
+  // about each pod that violates it ("existing pods in namespace ... violate"), on stderr.
+  const { kubectl: bin, kubeconfig } = clusterEnv();
+  const { stderr } = await execFileAsync(bin, ['--kubeconfig', kubeconfig, 'label', '--dry-run=server', '--overwrite', 'ns', NS, 'pod-security.kubernetes.io/enforce=restricted']);
+  expect(stderr).not.toContain('violate');
+  // And the fields, read back: pod-level runAsNonRoot and seccomp RuntimeDefault; per container no
+  // privilege escalation, every capability dropped, not privileged, not uid 0.
+  type SecurityContext = { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string }; allowPrivilegeEscalation?: boolean; privileged?: boolean; capabilities?: { drop?: string[]; add?: string[] }; readOnlyRootFilesystem?: boolean };
+  type Pod = { metadata: { name: string; labels?: Record<string, string> }; spec: { securityContext?: SecurityContext; hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; containers: Array<{ name: string; securityContext?: SecurityContext }> } };
+  const pods = (await kubectlJson<{ items: Pod[] }>('-n', NS, 'get', 'pods')).items;
+  expect(pods.map((p) => p.metadata.labels?.['app.kubernetes.io/name'] ?? p.metadata.name).sort()).toEqual(expect.arrayContaining(['hits', 'latency-operator', 'redis']));
+  const violations = pods.flatMap((pod) => [pod.spec, ...pod.spec.containers].flatMap((at) => {
+    const sc = { ...pod.spec.securityContext, ...('name' in at ? at.securityContext : {}) };
+    const where = 'name' in at ? `${pod.metadata.name}/${at.name}` : pod.metadata.name;
+    const wrong = 'name' in at
+      ? [sc.allowPrivilegeEscalation === false || 'allowPrivilegeEscalation', sc.capabilities?.drop?.includes('ALL') || 'capabilities.drop ALL',
+        (sc.capabilities?.add ?? []).every((c) => c === 'NET_BIND_SERVICE') || 'capabilities.add', !sc.privileged || 'privileged',
+        sc.runAsNonRoot === true || 'runAsNonRoot', sc.runAsUser !== 0 || 'runAsUser 0', sc.seccompProfile?.type === 'RuntimeDefault' || 'seccompProfile']
+      : [!pod.spec.hostNetwork && !pod.spec.hostPID && !pod.spec.hostIPC || 'host namespaces'];
+    return wrong.filter((w): w is string => w !== true).map((w) => `${where}: ${w}`);
+  }));
+  expect(violations).toEqual([]);
   const { spec } = await kubectlJson<{ spec: { template: { spec: { containers: Array<{ securityContext: object }> } } } }>('-n', NS, 'get', 'deploy/latency-operator');
-  expect(spec.template.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  expect(spec.template.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
 });
 
 test('a replica whose Role lacks the Lease (403) is unready, and logs why once, with the code and the API server\'s message', async () => {
