@@ -53,7 +53,7 @@ const isNotFound = (err: unknown) => (err as { code?: number } | undefined)?.cod
 
 /**
  * An API error as code and message: the HTTP status (client-node's ApiException has it as `code`)
- * or the error's name (a timeout's TimeoutError), and the API server's own message when it sent
+ * or the error's name (a deadline's AbortError, kube.ts), and the API server's own message when it sent
  * one. Not err.message: client-node puts the response headers in it, a new audit ID every time.
  */
 export function leaseError(err: unknown): { code: number | string; message: string } {
