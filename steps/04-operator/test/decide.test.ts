@@ -484,6 +484,8 @@ test('property: never up on a p95 of fewer than MIN_REQUESTS requests in the win
 
 test('property: no flapping on noise inside the band (p95 between the headroom line and the threshold)', () => {
   // Ticks of 5 s for 10 minutes, each p95 random inside [threshold x 0.8, threshold]: not one change.
+  // This proves the headroom band only (inside it every sample wants the replicas there are, by
+  // arithmetic); the window and the cooldown are proven by the property over sequences below.
   fc.assert(
     fc.property(
       specs,
@@ -510,6 +512,63 @@ test('property: no flapping on noise inside the band (p95 between the headroom l
       },
     ),
     { numRuns: 50 },
+  );
+});
+
+test('property: no flapping over sequences of ticks: a steady load whose p95 trails the replicas by its window, dips between recurring peaks: never up after a down, nor down after an up', () => {
+  // A closed loop of 20 minutes of 5 s ticks. The load is steady: its peaks ask D (thresholds x
+  // replicas) at least every 3 ticks, and between them it dips anywhere below. The p95 of a tick
+  // is that of the replicas WINDOW_S earlier (the recorded p95 window trails every scale), so
+  // just after a scale it is stale. Under a steady load any reversal is a flap. Without the
+  // stabilization window a dip scales down and the next peak back up; without the cooldown the
+  // stale p95 just after a step up asks for a second one, given back later (both seen to fail).
+  const lag = WINDOW_S / 5;
+  const cases = fc.record({
+    minReplicas: fc.integer({ min: 1, max: 3 }),
+    extra: fc.integer({ min: 2, max: 8 }),
+    thresholdMs: fc.integer({ min: 50, max: 500 }),
+    // at least the p95's window and a tick (the shipped 45 s), and a window that always holds a peak of fresh p95 (the shipped 60 s)
+    cooldownSeconds: fc.integer({ min: 45, max: 120 }),
+    scaleDownWindowSeconds: fc.integer({ min: 60, max: 300 }),
+    demand: fc.double({ min: 0.3, max: 12, noNaN: true }),
+    startAt: fc.double({ min: 0, max: 1, noNaN: true }),
+    gap: fc.integer({ min: 1, max: 3 }),
+    dips: fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), {
+      minLength: 240,
+      maxLength: 240,
+    }),
+  });
+  fc.assert(
+    fc.property(cases, ({ extra, demand, startAt, gap, dips, ...rest }) => {
+      const s: ScalerSpec = { ...rest, maxReplicas: rest.minReplicas + extra };
+      let current = s.minReplicas + Math.round(startAt * extra);
+      const replicas: number[] = [];
+      let history: Recommendation[] = [];
+      let last: LastScale | undefined;
+      const steps: number[] = [];
+      dips.forEach((dip, i) => {
+        replicas.push(current);
+        const seen = replicas[Math.max(0, i - lag)]!;
+        const load = i % gap === 0 ? demand : demand * dip;
+        const at = new Date(now.getTime() + i * 5000);
+        const decision = decide(
+          s,
+          current,
+          { kind: 'value', ms: (load * s.thresholdMs) / seen, rps: 100 },
+          history,
+          last,
+          at,
+        );
+        history = decision.recommendations;
+        if (decision.desired !== current) {
+          steps.push(Math.sign(decision.desired - current));
+          last = { time: at, from: decision.scaledFrom };
+          current = decision.desired;
+        }
+      });
+      return steps.every((step) => step === steps[0]);
+    }),
+    { numRuns: 200 },
   );
 });
 
@@ -579,9 +638,7 @@ test('status: MetricAvailable says why a sample is missing, and an unchanged sta
     '2026-11-22T12:00:00Z',
   );
   const status = { observedGeneration: 1, currentReplicas: 2, conditions: first };
-  const sorted = JSON.parse(
-    JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()),
-  ) as typeof status;
+  const sorted = JSON.parse(JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()));
   expect(sameStatus(sorted, status)).toBe(true);
   expect(sameStatus({ ...status, currentReplicas: 3 }, status)).toBe(false);
 });

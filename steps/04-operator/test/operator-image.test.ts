@@ -23,6 +23,49 @@ test('builds, runs as node, and fails fast on a bad WATCH_NAMESPACE', async () =
   );
 }, 180_000);
 
+test('/healthz follows the worker and /readyz the Lease: with no API server, alive but not ready', async () => {
+  await docker('build', '-q', '-t', TAG, `${KIT_ROOT}/steps/04-operator/operator`);
+  // No cluster: the caches never fill, so it never tries the Lease; its tick still runs.
+  const id = (
+    await docker(
+      'run',
+      '-d',
+      '--label',
+      'org.testcontainers=true',
+      '-e',
+      'WATCH_NAMESPACE=hits',
+      TAG,
+    )
+  ).trim();
+  try {
+    await eventually(
+      'the operator to log that it started',
+      async () =>
+        jsonLogLines(await docker('logs', id)).some(
+          (line) => line.msg === 'latency operator started',
+        )
+          ? true
+          : undefined,
+      30_000,
+      200,
+    );
+    const get = async (path: string) =>
+      (
+        await docker(
+          'exec',
+          id,
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:8081${path}').then(async (r) => console.log(r.status, (await r.text()).trim()))`,
+        )
+      ).trim();
+    expect(await get('/healthz')).toBe('200 ok');
+    expect(await get('/readyz')).toBe('503 the Lease not read yet');
+  } finally {
+    await docker('rm', '-f', id).catch(() => '');
+  }
+}, 180_000);
+
 test('docker stop: SIGTERM reaches node (PID 1), which logs "stopped" last and exits 0 at once', async () => {
   await docker('build', '-q', '-t', TAG, `${KIT_ROOT}/steps/04-operator/operator`);
   // No cluster here: the operator starts, fails to watch (logged, retried) and must still stop cleanly.

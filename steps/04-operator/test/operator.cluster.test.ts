@@ -6,15 +6,19 @@
  * RBAC -> one leader -> "no traffic" is a fact -> k6 ramp to 6 VUs: exactly the replicas the
  * capacity model predicts, p95 back under 100 ms -> load stops, the leader pod is deleted: back to
  * minReplicas one at a time, no extra scale, the other replica took over -> dryRun -> paused ->
- * Prometheus down: hold -> a LatencyScaler on the operator itself is refused -> SIGTERM.
+ * Prometheus down: hold -> a LatencyScaler on the operator itself is refused -> a frozen leader:
+ * taken over only once the Lease expires -> SIGTERM: released, taken over at once. Beside them, a
+ * replica whose Role lacks the Lease (403): unready, and says why once.
  * In namespaces of its own (e2e-04, and e2e-04-monitoring for Prometheus: the shipped manifests,
  * moved), so it runs beside the cluster test files that use hits and monitoring.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
   canI,
+  clusterEnv,
   deleteNamespace,
   loadIntoCluster,
   deployPrometheusFor,
@@ -22,6 +26,7 @@ import {
   docker,
   eventually,
   holdLock,
+  jsonLogLines,
   kubectl,
   kubectlJson,
   monitoringOf,
@@ -32,6 +37,9 @@ import {
   runK6,
   KIT_ROOT,
 } from '@kit/testkit';
+import { readConfig } from '../operator/src/config.js';
+import { WINDOW_S as P95_WINDOW_S } from '../operator/src/decide.js';
+import { leaseTimings } from '../operator/src/lease.js';
 
 const execFileAsync = promisify(execFile);
 const NS = 'e2e-04';
@@ -48,12 +56,21 @@ const SA = `system:serviceaccount:${NS}:latency-operator`;
 // to by hand. So exactly 3 at 6 VUs.
 const VUS = 6;
 const EXPECTED = 3;
-const COOLDOWN_S = 45;
-const WINDOW_S = 60;
+// The LatencyScaler as shipped, read from its manifest, not copied.
+const shipped = (field: string) =>
+  Number(
+    new RegExp(`^\\s+${field}: (\\d+)$`, 'm').exec(
+      readFileSync(`${STEP}/deploy/latencyscaler.yaml`, 'utf8'),
+    )?.[1],
+  );
+const COOLDOWN_S = shipped('cooldownSeconds');
+const DOWN_WINDOW_S = shipped('scaleDownWindowSeconds');
+// The operator's Lease as deployed (operator.yaml sets no LEASE_SECONDS: the default), and its timings.
+const LEASE = leaseTimings(readConfig({ WATCH_NAMESPACE: NS }).leaseSeconds);
 
 let app: string;
 let prometheus: string;
-let releaseCrd: () => Promise<void> = () => Promise.resolve();
+let releaseCrd = async () => undefined as void;
 
 interface Condition {
   type: string;
@@ -143,12 +160,70 @@ const patch = (spec: object) =>
     '-p',
     JSON.stringify({ spec }),
   );
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Every version of the Lease from now until stop(): when this test saw it, and its holder ('' once released). */
+function watchLease(): { seen: Array<{ at: number; holder: string }>; stop: () => void } {
+  const { kubectl: bin, kubeconfig } = clusterEnv();
+  const watch = spawn(bin, [
+    '--kubeconfig',
+    kubeconfig,
+    '-n',
+    NS,
+    'get',
+    'lease',
+    'latency-operator',
+    '--watch',
+    '-o',
+    'jsonpath={.spec.holderIdentity}{"\\n"}',
+  ]);
+  const seen: Array<{ at: number; holder: string }> = [];
+  let rest = '';
+  watch.stdout.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) seen.push({ at: Date.now(), holder: line.trim() });
+  });
+  return { seen, stop: () => void watch.kill() };
+}
+/** Sends SIG to the operator's process in POD from the kind node: inside the container, its PID 1 ignores what it has no handler for. */
+async function signalOperator(pod: string, sig: 'STOP' | 'CONT'): Promise<void> {
+  const node = `${clusterEnv().kindCluster}-control-plane`;
+  const id = (
+    await docker(
+      'exec',
+      node,
+      'crictl',
+      'ps',
+      '-q',
+      '--name',
+      '^operator$',
+      '--label',
+      `io.kubernetes.pod.name=${pod}`,
+      '--label',
+      `io.kubernetes.pod.namespace=${NS}`,
+    )
+  ).trim();
+  if (!/^[0-9a-f]+$/.test(id))
+    throw new Error(`no single operator container in ${pod}: ${JSON.stringify(id)}`);
+  const pid = (
+    await docker(
+      'exec',
+      node,
+      'crictl',
+      'inspect',
+      '-o',
+      'go-template',
+      '--template',
+      '{{.info.pid}}',
+      id,
+    )
+  ).trim();
+  await docker('exec', node, 'kill', `-${sig}`, pid);
+}
 /** Samples replicas every 2 s for SECONDS. */
 async function watchReplicas(seconds: number): Promise<number[]> {
   const samples: number[] = [];
   for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(2000))
-    samples.push(await replicas());
+    samples.push(await replicas()); // for a duration: no condition to wait for
   return samples;
 }
 
@@ -172,6 +247,10 @@ beforeAll(async () => {
     '--timeout=60s',
   );
   await deployStep('04-operator', NS, { ingress: false }); // the ingress test's Traefik, in the other lane, would serve it
+  // From step 02 on every pod of the app meets the restricted Pod Security Standard: enforced here,
+  // so the operator's pods and every replica it adds are admitted under it (k8s/hits enforces only
+  // baseline, for the root-running steps 00 and 01).
+  await kubectl('label', '--overwrite', 'ns', NS, 'pod-security.kubernetes.io/enforce=restricted');
   prometheus = await deployPrometheusFor(NS);
   const manifests = ['rbac.yaml', 'operator.yaml'].map((file) =>
     readFileSync(`${STEP}/operator/deploy/${file}`, 'utf8'),
@@ -223,14 +302,212 @@ test("the operator's ServiceAccount can do what its Role lists, and nothing else
   console.log(`kubectl auth can-i --as ${SA}\n  ${[...yes, ...no].join('\n  ')}`);
   expect(yes.filter((line) => !line.endsWith(': yes'))).toEqual([]);
   expect(no.filter((line) => !line.endsWith(': no'))).toEqual([]);
+});
+
+test('the namespace enforces the restricted Pod Security Standard, and every pod of the step (app, Redis, operator) meets it', async () => {
+  const labels = (
+    await kubectlJson<{ metadata: { labels: Record<string, string> } }>('get', 'ns', NS)
+  ).metadata.labels;
+  expect(labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  // The API server's own check of the pods there are: a server-side dry run of the label warns
+  // about each pod that violates it ("existing pods in namespace ... violate"), on stderr.
+  const { kubectl: bin, kubeconfig } = clusterEnv();
+  const { stderr } = await execFileAsync(bin, [
+    '--kubeconfig',
+    kubeconfig,
+    'label',
+    '--dry-run=server',
+    '--overwrite',
+    'ns',
+    NS,
+    'pod-security.kubernetes.io/enforce=restricted',
+  ]);
+  expect(stderr).not.toContain('violate');
+  // And the fields, read back: pod-level runAsNonRoot and seccomp RuntimeDefault; per container no
+  // privilege escalation, every capability dropped, not privileged, not uid 0.
+  type SecurityContext = {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    seccompProfile?: { type: string };
+    allowPrivilegeEscalation?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    readOnlyRootFilesystem?: boolean;
+  };
+  type Pod = {
+    metadata: { name: string; labels?: Record<string, string> };
+    spec: {
+      securityContext?: SecurityContext;
+      hostNetwork?: boolean;
+      hostPID?: boolean;
+      hostIPC?: boolean;
+      containers: Array<{ name: string; securityContext?: SecurityContext }>;
+    };
+  };
+  const pods = (await kubectlJson<{ items: Pod[] }>('-n', NS, 'get', 'pods')).items;
+  expect(
+    pods.map((p) => p.metadata.labels?.['app.kubernetes.io/name'] ?? p.metadata.name).sort(),
+  ).toEqual(expect.arrayContaining(['hits', 'latency-operator', 'redis']));
+  const violations = pods.flatMap((pod) =>
+    [pod.spec, ...pod.spec.containers].flatMap((at) => {
+      const sc = { ...pod.spec.securityContext, ...('name' in at ? at.securityContext : {}) };
+      const where = 'name' in at ? `${pod.metadata.name}/${at.name}` : pod.metadata.name;
+      const wrong =
+        'name' in at
+          ? [
+              sc.allowPrivilegeEscalation === false || 'allowPrivilegeEscalation',
+              sc.capabilities?.drop?.includes('ALL') || 'capabilities.drop ALL',
+              (sc.capabilities?.add ?? []).every((c) => c === 'NET_BIND_SERVICE') ||
+                'capabilities.add',
+              !sc.privileged || 'privileged',
+              sc.runAsNonRoot === true || 'runAsNonRoot',
+              sc.runAsUser !== 0 || 'runAsUser 0',
+              sc.seccompProfile?.type === 'RuntimeDefault' || 'seccompProfile',
+            ]
+          : [
+              (!pod.spec.hostNetwork && !pod.spec.hostPID && !pod.spec.hostIPC) ||
+                'host namespaces',
+            ];
+      return wrong.filter((w): w is string => w !== true).map((w) => `${where}: ${w}`);
+    }),
+  );
+  expect(violations).toEqual([]);
   const { spec } = await kubectlJson<{
     spec: { template: { spec: { containers: Array<{ securityContext: object }> } } };
   }>('-n', NS, 'get', 'deploy/latency-operator');
   expect(spec.template.spec.containers[0]?.securityContext).toMatchObject({
     readOnlyRootFilesystem: true,
     allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
   });
 });
+
+test("a replica whose Role lacks the Lease (403) is unready, and logs why once, with the code and the API server's message", async () => {
+  // The shipped Role without its Lease rules, for a ServiceAccount of its own; the shipped pod
+  // template, one replica, under another name (so operatorPods() does not see it).
+  const NAME = 'latency-operator-nolease';
+  const role = await kubectlJson<{ rules: Array<{ apiGroups?: string[] }> }>(
+    '-n',
+    NS,
+    'get',
+    'role',
+    'latency-operator',
+  );
+  const shipped = await kubectlJson<{ spec: { template: { spec: Record<string, unknown> } } }>(
+    '-n',
+    NS,
+    'get',
+    'deploy',
+    'latency-operator',
+  );
+  const labels = { 'app.kubernetes.io/name': NAME };
+  const objects = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: NAME },
+      rules: role.rules.filter((rule) => !rule.apiGroups?.includes('coordination.k8s.io')),
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: NAME },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
+      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: NS }],
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: NAME, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { ...shipped.spec.template.spec, serviceAccountName: NAME, serviceAccount: NAME },
+        },
+      },
+    },
+  ];
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+  await kubectlStdin(list, '-n', NS, 'apply', '-f', '-');
+  try {
+    expect(
+      await canI(
+        `system:serviceaccount:${NS}:${NAME}`,
+        'get',
+        'leases.coordination.k8s.io/latency-operator',
+        '-n',
+        NS,
+      ),
+    ).toBe('no');
+    type Pod = {
+      metadata: { name: string };
+      status: {
+        phase?: string;
+        conditions?: Array<{ type: string; status: string }>;
+        containerStatuses?: Array<{ started?: boolean }>;
+      };
+    };
+    const pod = await eventually(
+      'its container to start',
+      async () =>
+        (
+          await kubectlJson<{ items: Pod[] }>(
+            '-n',
+            NS,
+            'get',
+            'pod',
+            '-l',
+            `app.kubernetes.io/name=${NAME}`,
+          )
+        ).items.find((p) => p.status.containerStatuses?.[0]?.started),
+      90_000,
+    );
+    const name = pod.metadata.name;
+    // Several tries later (one every few seconds), and a few readiness probes.
+    const probed = await eventually(
+      'a failed readiness probe',
+      async () => {
+        const list = await kubectlJson<{ items: Array<{ reason: string; message: string }> }>(
+          '-n',
+          NS,
+          'get',
+          'events',
+          '--field-selector',
+          `involvedObject.name=${name},reason=Unhealthy`,
+        );
+        // (the first probe may come before it listens: "connection refused", not the answer sought)
+        return list.items.find(
+          (e) =>
+            e.message.startsWith('Readiness probe failed') && e.message.includes('statuscode: 503'),
+        );
+      },
+      60_000,
+    );
+    await sleep(5 * LEASE.retrySeconds * 1000);
+    const now = await kubectlJson<Pod>('-n', NS, 'get', 'pod', name);
+    const lines = jsonLogLines<{ level: string; msg: string; code?: number; message?: string }>(
+      await kubectl('-n', NS, 'logs', name),
+    );
+    const errors = lines.filter((line) => line.msg.startsWith('cannot read or renew the Lease'));
+    console.log(
+      `${name}: ${probed.message}; Ready ${now.status.conditions?.find((c) => c.type === 'Ready')?.status}; ${errors.length} Lease error line(s): ${JSON.stringify(errors[0])}`,
+    );
+    expect(now.status.phase).toBe('Running');
+    expect(now.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(errors).toHaveLength(1); // its first error, not one a try
+    expect(errors[0]).toMatchObject({
+      level: 'warn',
+      code: 403,
+      message: expect.stringContaining('cannot get resource "leases"'),
+    });
+    expect(lines.some((line) => line.msg.includes('became the leader'))).toBe(false);
+  } finally {
+    await kubectlStdin(list, '-n', NS, 'delete', '--wait=false', '-f', '-');
+  }
+}, 240_000);
 
 test('two replicas run, exactly one holds the Lease; with no traffic it says so (a fact) and stays at min', async () => {
   const pods = await operatorPods();
@@ -281,10 +558,15 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
       replicas: await replicas(),
       p95: await p95Ms(),
     });
-  while (!loadDone) {
-    await sample();
-    await sleep(2000);
-  }
+  await eventually(
+    'the k6 run to end',
+    async () => {
+      await sample();
+      return loadDone ? true : undefined;
+    },
+    600_000,
+    2000,
+  );
   const k6 = await load;
   const loadEnd = timeline.at(-1)!.t;
   const atPeak = timeline.filter((s) => s.t >= loadEnd - 10);
@@ -294,23 +576,32 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   // over from status (its recommendations and lastScaleTime), with no extra scale.
   const leader = await holder();
   await sleep(20_000);
+  const lease = watchLease();
   await kubectl('-n', NS, 'delete', 'pod', leader, '--wait=false');
   const deletedAt = Date.now();
-  const next = await eventually(
+  const takeover = await eventually(
     'another Lease holder',
-    async () => {
-      const h = await holder();
-      return h && h !== leader ? h : undefined;
-    },
+    async () => lease.seen.find((v) => v.at >= deletedAt && v.holder && v.holder !== leader),
     20_000,
+    100,
+  ).finally(() => lease.stop());
+  const next = takeover.holder;
+  const failoverS = (takeover.at - deletedAt) / 1000;
+  const released = lease.seen.some(
+    (v) => v.at >= deletedAt && v.at <= takeover.at && v.holder === '',
   );
-  const failoverS = (Date.now() - deletedAt) / 1000;
-  // Bound: ~35 s for the 30 s rate window to show 0, the 60 s window, then one cooldown per replica, 5 s ticks.
-  const boundS = 35 + WINDOW_S + (EXPECTED - 1) * COOLDOWN_S + 15;
-  while (Date.now() - start < (loadEnd + boundS) * 1000 && timeline.at(-1)!.replicas > 1) {
-    await sleep(2000);
-    await sample();
-  }
+  // Bound: a tick more than the 30 s rate window to show 0, the scale-down window, then one
+  // cooldown per replica, 5 s ticks.
+  const boundS = P95_WINDOW_S + 5 + DOWN_WINDOW_S + (EXPECTED - 1) * COOLDOWN_S + 15;
+  await eventually(
+    'back to 1 replica',
+    async () => {
+      await sample();
+      return timeline.at(-1)!.replicas === 1 ? true : undefined;
+    },
+    Math.max(0, start + (loadEnd + boundS) * 1000 - Date.now()),
+    2000,
+  ).catch(() => undefined); // asserted below, with the timeline printed
   const downs = await events('ScaledDown');
   // The README's figure comes from this very run when asked: OPERATOR_GRAPH=steps/04-operator/img/NAME.
   if (process.env.OPERATOR_GRAPH) {
@@ -353,7 +644,10 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   }
   expect(backAt).toBeDefined();
   expect(backAt! - loadEnd).toBeLessThanOrEqual(boundS);
-  expect(failoverS).toBeLessThan(15); // within the lease duration (released on SIGTERM: at once)
+  // Released on SIGTERM: the other replica's next try (every ${LEASE.retrySeconds} s) takes it, long before
+  // the lease duration an expiry would need (the frozen leader's test below).
+  expect(failoverS).toBeLessThan(LEASE.retrySeconds + 3);
+  expect(released).toBe(true); // holderIdentity cleared by the leader on its way out
   // The status is written first and the scale second, so currentReplicas shows the new count at
   // the next tick (5 s): read it once the operator has had that tick (a CI run read it in between).
   const final = await eventually(
@@ -415,7 +709,7 @@ test('dryRun: decides and records, never writes the scale; paused: holds and say
 
 test('Prometheus down: the operator holds the replicas and says why (MetricAvailable=False, an Event)', async () => {
   // 2 replicas, min back to 1, no traffic: with Prometheus up this would go down to 1 after the
-  // 60 s window. With no answer it must hold.
+  // scale-down window. With no answer it must hold.
   await kubectl('-n', MONITORING, 'scale', 'deploy/prometheus', '--replicas=0');
   await patch({ minReplicas: 1 });
   const condition = await eventually(
@@ -426,10 +720,10 @@ test('Prometheus down: the operator holds the replicas and says why (MetricAvail
     },
     60_000,
   );
-  const samples = await watchReplicas(WINDOW_S + 10);
+  const samples = await watchReplicas(DOWN_WINDOW_S + 10);
   const [warning] = await events('MetricUnavailable');
   console.log(
-    `Prometheus down: ${condition.reason}: ${condition.message}\nEvent ${warning?.type} ${warning?.reason}: ${warning?.message}\nreplicas over ${WINDOW_S + 10} s: ${samples.join(' ')}`,
+    `Prometheus down: ${condition.reason}: ${condition.message}\nEvent ${warning?.type} ${warning?.reason}: ${warning?.message}\nreplicas over ${DOWN_WINDOW_S + 10} s: ${samples.join(' ')}`,
   );
   expect(samples.every((n) => n === 2)).toBe(true);
   expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining('holding') });
@@ -467,13 +761,65 @@ test("a LatencyScaler that targets the operator's own Deployment is refused, wit
   ).toBe(2);
 }, 60_000);
 
-test('SIGTERM: the leader releases the Lease and stops cleanly, well within its 10 s grace period', async () => {
+test('a leader that stops without releasing the Lease (frozen, SIGSTOP) is taken over by the other replica only once the Lease expires', async () => {
+  // An expiry, not a release: the standby waits for the record to stand still for the lease
+  // duration on its own clock. The leader renewed at most a try ago, so that is 13-19 s here.
+  const leader = await eventually(
+    'a Lease holder',
+    async () => (await holder()) || undefined,
+    30_000,
+  );
+  const other = (await operatorPods()).find((pod) => pod !== leader);
+  expect(other).toBeDefined();
+  const lease = watchLease();
+  await sleep(1000);
+  await signalOperator(leader, 'STOP');
+  const frozenAt = Date.now();
+  let takeover: { at: number; holder: string };
+  try {
+    takeover = await eventually(
+      'the other replica to take over',
+      async () => lease.seen.find((v) => v.at >= frozenAt && v.holder === other),
+      40_000,
+      100,
+    );
+  } finally {
+    await signalOperator(leader, 'CONT');
+  }
+  await sleep(2 * LEASE.retrySeconds * 1000); // resumed, the old leader reads the Lease again
+  lease.stop();
+  const seconds = (takeover.at - frozenAt) / 1000;
+  const after = lease.seen.filter((v) => v.at >= frozenAt);
+  console.log(
+    `${leader} frozen; ${other} took over after ${seconds.toFixed(1)} s (lease ${LEASE.leaseDurationSeconds} s, a try every ${LEASE.retrySeconds} s); holders since: ${[...new Set(after.map((v) => v.holder || '(none)'))].join(', ')}`,
+  );
+  expect(seconds).toBeGreaterThanOrEqual(LEASE.leaseDurationSeconds - LEASE.retrySeconds - 1);
+  expect(seconds).toBeLessThan(LEASE.leaseDurationSeconds + 2 * LEASE.retrySeconds + 2);
+  expect(after.every((v) => v.holder !== '')).toBe(true); // never released: it expired
+  expect(after.filter((v) => v.at > takeover.at).every((v) => v.holder === other)).toBe(true); // resumed, the old leader stands by
+}, 90_000);
+
+test('SIGTERM: the leader releases the Lease (holderIdentity cleared), the other replica takes over at once, and it stops cleanly, well within its 10 s grace period', async () => {
   const pod = await holder();
   const logs = kubectl('-n', NS, 'logs', '-f', pod); // ends when the container does
+  const lease = watchLease();
   await sleep(500);
   const start = Date.now();
   await kubectl('-n', NS, 'delete', 'pod', pod, '--wait=true');
   const seconds = (Date.now() - start) / 1000;
+  const takeover = await eventually(
+    'another Lease holder',
+    async () => lease.seen.find((v) => v.at >= start && v.holder && v.holder !== pod),
+    20_000,
+    100,
+  ).finally(() => lease.stop());
+  const released = lease.seen.find((v) => v.at >= start && v.holder === '');
+  console.log(
+    `released ${released ? `${((released.at - start) / 1000).toFixed(1)} s` : 'never'} after the delete; ${takeover.holder} took over after ${((takeover.at - start) / 1000).toFixed(1)} s`,
+  );
+  expect(released).toBeDefined();
+  expect(released!.at).toBeLessThanOrEqual(takeover.at);
+  expect((takeover.at - start) / 1000).toBeLessThan(LEASE.retrySeconds + 3); // a release, not an expiry (the test above)
   const lines = (await logs)
     .split('\n')
     .filter((line) => line.startsWith('{'))

@@ -5,7 +5,16 @@
  * The real API server and the real Prometheus: operator.cluster.test.ts.
  */
 import { createEvent, EVENT_TRIES } from '../operator/src/events.js';
-import { batchQuery, metricsFrom, P95, RATE } from '../operator/src/prometheus.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  batchQuery,
+  metricsFrom,
+  MetricsSnapshot,
+  P95,
+  queryMetrics,
+  RATE,
+} from '../operator/src/prometheus.js';
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
@@ -29,6 +38,55 @@ test('Prometheus: one query for every target, names escaped; rate 0 is "no traff
   expect(
     metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge'),
   ).toEqual({ kind: 'value', ms: 100, rps: 42 });
+});
+
+test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each tick; between ticks, a new target alone asks again', async () => {
+  let clock = 0;
+  const targets = Array.from({ length: 1000 }, (_, i) => `app-${i}`);
+  const queries: string[][] = [];
+  const snapshot = new MetricsSnapshot(
+    async (asked) => {
+      queries.push(asked);
+      return new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20 }]));
+    },
+    () => targets,
+    7500,
+    () => clock,
+  );
+  for (let tick = 0; tick < 10; tick++, clock += 5000) {
+    await snapshot.refresh(); // the resync tick
+    for (const target of targets)
+      expect(await snapshot.metricFor(target)).toEqual({ kind: 'value', ms: 80, rps: 20 }); // every reconcile
+  }
+  expect(queries.map((q) => q.length)).toEqual(Array(10).fill(1000));
+  targets.push('new'); // added between two ticks: its reconcile asks once, the others reuse that answer
+  await snapshot.metricFor('new');
+  await snapshot.metricFor('app-1');
+  expect(queries).toHaveLength(11);
+  clock += 7501; // no tick for a tick and a half (a stalled tick): a reconcile asks again
+  await snapshot.metricFor('app-1');
+  expect(queries).toHaveLength(12);
+});
+
+test('a Prometheus that never answers: the query gives up after its timeout, and every target is "unavailable" (hold)', async () => {
+  const hung = createServer(() => undefined);
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  try {
+    const start = Date.now();
+    const metrics = await queryMetrics(
+      `http://127.0.0.1:${(hung.address() as AddressInfo).port}`,
+      'hits',
+      ['hits', 'other'],
+      300,
+    );
+    expect(Date.now() - start).toBeLessThan(2000);
+    expect([...metrics.values()]).toEqual(
+      [0, 1].map(() => ({ kind: 'unavailable', error: expect.stringContaining('TimeoutError') })),
+    );
+  } finally {
+    hung.closeAllConnections();
+    hung.close();
+  }
 });
 
 test('liveness follows the worker: a reconcile stuck past its bound fails it, a stalled tick too', async () => {
@@ -134,6 +192,138 @@ test('leader election: one leader; the other takes over only after the lease dur
   await b.stop();
   expect(store.lease?.spec?.holderIdentity).toBeUndefined();
   expect(await a.tryOnce()).toBe(true);
+});
+
+test('a Lease error (403) is logged once, with its code and message, and makes the replica unready until the Lease answers again', async () => {
+  // Both replicas forbidden, as with a Role that lost its lease rules: neither leads, and before
+  // this the only sign was two idle replicas with /healthz green.
+  const store = new LeaseStore();
+  let forbidden = true;
+  const api = {
+    readNamespacedLease: async () => {
+      if (forbidden) {
+        // client-node's ApiException: code, the API server's Status in the body, headers in the message
+        throw Object.assign(
+          new Error(
+            `HTTP-Code: 403\nMessage: Unknown API Status Code!\nHeaders: {"audit-id":"${Math.random()}"}`,
+          ),
+          {
+            code: 403,
+            body: JSON.stringify({
+              kind: 'Status',
+              status: 'Failure',
+              reason: 'Forbidden',
+              code: 403,
+              message:
+                'leases.coordination.k8s.io "latency-operator" is forbidden: User "system:serviceaccount:hits:latency-operator" cannot get resource "leases"',
+            }),
+          },
+        );
+      }
+      return store.readNamespacedLease();
+    },
+    createNamespacedLease: store.createNamespacedLease,
+    replaceNamespacedLease: store.replaceNamespacedLease,
+  };
+  const logs: Array<{ level: string; obj: object; msg: string }> = [];
+  const logger = (who: string) => ({
+    warn: (obj: object, msg: string) => logs.push({ level: 'warn', obj: { who, ...obj }, msg }),
+    info: (obj: object, msg: string) => logs.push({ level: 'info', obj: { who, ...obj }, msg }),
+  });
+  let clock = 0;
+  const settings = {
+    namespace: 'hits',
+    name: 'latency-operator',
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retrySeconds: 2,
+  };
+  const a = new LeaderElector(
+    api,
+    { ...settings, identity: 'a' },
+    undefined,
+    () => clock,
+    logger('a'),
+  );
+  const b = new LeaderElector(
+    api,
+    { ...settings, identity: 'b' },
+    undefined,
+    () => clock,
+    logger('b'),
+  );
+  expect(a.readiness().ok).toBe(false); // nothing read yet
+  for (; clock <= 60_000; clock += 2000) {
+    expect(await a.tryOnce()).toBe(false);
+    expect(await b.tryOnce()).toBe(false);
+  }
+  expect(a.readiness()).toEqual({
+    ok: false,
+    reason: expect.stringContaining(
+      '403 leases.coordination.k8s.io "latency-operator" is forbidden',
+    ),
+  });
+  expect(b.readiness().ok).toBe(false);
+  // 31 tries each, one line each: the first error, with its code and the API server's message.
+  expect(logs).toEqual(
+    ['a', 'b'].map((who) => ({
+      level: 'warn',
+      msg: expect.stringContaining('cannot read or renew the Lease'),
+      obj: {
+        who,
+        lease: 'latency-operator',
+        code: 403,
+        message: expect.stringContaining('cannot get resource "leases"'),
+      },
+    })),
+  );
+  // The Role is fixed: one leads, both are ready again, and each says so once.
+  forbidden = false;
+  expect(await a.tryOnce()).toBe(true);
+  expect(await b.tryOnce()).toBe(false); // another holder: not a fault
+  expect([a.readiness(), b.readiness()]).toEqual([
+    { ok: true, reason: 'ok' },
+    { ok: true, reason: 'ok' },
+  ]);
+  for (clock += 2000; clock < 70_000; clock += 2000) await Promise.all([a.tryOnce(), b.tryOnce()]);
+  expect(logs.slice(2).map((l) => [l.level, (l.obj as { who: string }).who, l.msg])).toEqual([
+    ['info', 'a', 'the Lease answers again: ready'],
+    ['info', 'b', 'the Lease answers again: ready'],
+  ]);
+  // A lost race (409) is another holder, not a fault: still ready, nothing logged.
+  const racing = new LeaderElector(
+    {
+      ...api,
+      replaceNamespacedLease: async () => {
+        throw Object.assign(new Error('conflict'), { code: 409 });
+      },
+    },
+    { ...settings, identity: 'c' },
+    undefined,
+    () => clock + 60_000,
+    logger('c'),
+  );
+  expect(await racing.tryOnce()).toBe(false);
+  expect(racing.readiness().ok).toBe(true);
+  expect(logs).toHaveLength(4);
+  // A timeout is a fault too, named as such.
+  const slow = new LeaderElector(
+    {
+      ...api,
+      readNamespacedLease: async () => {
+        throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      },
+    },
+    { ...settings, identity: 'd' },
+    undefined,
+    () => clock,
+    logger('d'),
+  );
+  await slow.tryOnce();
+  expect(slow.readiness()).toEqual({
+    ok: false,
+    reason: 'the Lease: TimeoutError The operation was aborted due to timeout',
+  });
 });
 
 test("an Event's create is tried again after a timeout, never recorded twice, and given up when refused", async () => {

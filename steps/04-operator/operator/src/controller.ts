@@ -1,13 +1,15 @@
 /**
  * The thin shell around decide(): one reconcile of one LatencyScaler, sample-controller style.
  * Read the object and its Deployment (from the informers' caches, never mutated: no API read per
- * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus
- * query for the namespace, prometheus.ts), decide, and:
+ * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus query for the namespace, prometheus.ts), decide, and:
  * - to scale: write the INTENT to status first (desiredReplicas, lastScaleTime), then the scale.
  *   A crash in between leaves a recorded intent in its cooldown: the next reconcile (this replica
  *   or the new leader) completes that same scale instead of deciding a second one.
  * - otherwise: write status, only when it changed (no heartbeat: status.ts stamped()).
  * Events say what happened, once per change.
+ * Every write is fenced (fence.ts): made only while this replica leads, checked just before it;
+ * a late one is skipped and the reconcile stops there. Status writes carry the resourceVersion
+ * read: a 409 means another writer (a new leader) came first, so re-read at the next tick.
  */
 import {
   ApiException,
@@ -24,6 +26,7 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
 import { createEvent } from './events.js';
+import { fenced, NotLeader } from './fence.js';
 import { errorText } from './kube.js';
 import type { Logger } from './log.js';
 import {
@@ -66,10 +69,13 @@ export interface Deps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   cache: ObjectCache<LatencyScaler>;
-  /** The namespace's Deployments, from an informer (main.ts): replicas, readiness without a GET. */
+  /** The namespace's Deployments, from an informer (main.ts): replicas and readiness without a GET. */
   deployments: ObjectCache<V1Deployment>;
   log: Logger;
-  registry: Registry;
+  /** Where the operator's own metrics go (none in the controller tests). */
+  registry?: Registry;
+  /** Whether this replica may write now: it holds the Lease, inside its renew deadline (lease.ts). */
+  isLeader: () => boolean;
   /** This tick's answer from Prometheus for a target (see main.ts: one query for all). */
   metricFor: (target: string) => Promise<Metric>;
   /** The operator's own Deployment: never a target. */
@@ -79,26 +85,30 @@ export interface Deps {
   now?: () => Date;
 }
 
+/** A status write refused with 409: the object changed since it was read. */
+class StatusConflict extends Error {}
+
 export function createController(deps: Deps) {
-  const { apps, core, custom, cache, deployments, log, callOptions } = deps;
+  const { apps, core, custom, cache, deployments, log, callOptions, isLeader } = deps;
   const now = deps.now ?? (() => new Date());
+  const registers = deps.registry ? [deps.registry] : [];
   const reconciles = new Counter({
     name: 'latency_operator_reconciles_total',
     help: 'Reconciles by result',
     labelNames: ['result'],
-    registers: [deps.registry],
+    registers,
   });
   const scales = new Counter({
     name: 'latency_operator_scales_total',
     help: 'Scale writes by direction',
     labelNames: ['direction'],
-    registers: [deps.registry],
+    registers,
   });
   const latencyGauge = new Gauge({
     name: 'latency_operator_observed_p95_ms',
     help: 'Last p95 read from Prometheus',
     labelNames: ['namespace', 'name'],
-    registers: [deps.registry],
+    registers,
   });
 
   /** Records an Event, tried again if the create fails (events.ts); a lost one is only logged. */
@@ -112,9 +122,7 @@ export function createController(deps: Deps) {
     const body = {
       // One name for all the tries: a create that got through is not recorded twice.
       metadata: {
-        name:
-          `${scaler.metadata.name}.${time.getTime().toString(16)}` +
-          Math.random().toString(16).slice(2, 6),
+        name: `${scaler.metadata.name}.${time.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
         namespace: scaler.metadata.namespace,
       },
       involvedObject: {
@@ -132,37 +140,61 @@ export function createController(deps: Deps) {
       lastTimestamp: time,
       count: 1,
     };
+    // Fenced on every try: a retry a second later may come after the renew deadline.
     const err = await createEvent(() =>
-      core.createNamespacedEvent({ namespace: scaler.metadata.namespace, body }, callOptions),
+      fenced(isLeader, `Event ${reason}`, () =>
+        core.createNamespacedEvent({ namespace: scaler.metadata.namespace, body }, callOptions),
+      ),
     );
+    if (err instanceof NotLeader) throw err; // the reconcile stops: no later write is ours either
     if (err !== undefined) log.warn({ err: errorText(err), reason }, 'could not record an event');
   }
 
   // The last status this replica wrote, per key, until the informer's cache shows it (or a newer
   // one): the cache lags behind our own write by a moment (status.ts cacheIsNewer()).
   const written = new Map<string, Written>();
-  const statusOf = (key: string, scaler: LatencyScaler): ScalerStatus | undefined => {
-    if (!cacheIsNewer(scaler, written.get(key))) return written.get(key)!.status;
+  // The status to decide from, and the resourceVersion it is of (the precondition of the next write).
+  const statusOf = (
+    key: string,
+    scaler: LatencyScaler,
+  ): { status: ScalerStatus | undefined; resourceVersion: string | undefined } => {
+    const ours = written.get(key);
+    if (ours && !cacheIsNewer(scaler, ours))
+      return { status: ours.status, resourceVersion: ours.resourceVersion };
     written.delete(key);
-    return scaler.status;
+    return { status: scaler.status, resourceVersion: scaler.metadata.resourceVersion };
   };
 
-  /** Writes NEXT if it changes anything (stamped with now), else nothing. */
+  /**
+   * Writes NEXT if it changes anything (stamped with now), else nothing. The merge patch carries
+   * the resourceVersion the status was read at: a deposed leader's late write is refused (409),
+   * never laid over the new leader's.
+   */
   async function writeStatus(scaler: LatencyScaler, next: Unstamped): Promise<void> {
     const status = stamped(scaler.status, next, now());
     if (!status) return;
-    const patched = (await custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: scaler.metadata.namespace,
-        plural: PLURAL,
-        name: scaler.metadata.name,
-        body: { status },
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch, callOptions),
-    )) as LatencyScaler;
-    written.set(`${scaler.metadata.namespace}/${scaler.metadata.name}`, {
+    const key = `${scaler.metadata.namespace}/${scaler.metadata.name}`;
+    let patched: LatencyScaler;
+    try {
+      patched = (await fenced(isLeader, 'status write', () =>
+        custom.patchNamespacedCustomObjectStatus(
+          {
+            group: GROUP,
+            version: VERSION,
+            namespace: scaler.metadata.namespace,
+            plural: PLURAL,
+            name: scaler.metadata.name,
+            body: { metadata: { resourceVersion: scaler.metadata.resourceVersion }, status },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, callOptions),
+        ),
+      )) as LatencyScaler;
+    } catch (err) {
+      if ((err as { code?: unknown } | undefined)?.code !== 409) throw err;
+      written.delete(key); // what we wrote before is not the latest: read the cache again
+      throw new StatusConflict(errorText(err));
+    }
+    written.set(key, {
       uid: scaler.metadata.uid,
       resourceVersion: patched.metadata?.resourceVersion,
       status,
@@ -193,20 +225,19 @@ export function createController(deps: Deps) {
     reconciles.inc({ result: reason });
   }
 
-  /**
-   * Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if
-   * anyone changed it since).
-   */
+  /** Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if anyone changed it since). */
   async function scaleTo(scale: V1Scale, replicas: number, scaler: LatencyScaler): Promise<void> {
     if (scale.spec?.replicas === replicas) return;
     try {
-      await apps.replaceNamespacedDeploymentScale(
-        {
-          name: scale.metadata!.name!,
-          namespace: scaler.metadata.namespace,
-          body: { ...scale, spec: { ...scale.spec, replicas } },
-        },
-        callOptions,
+      await fenced(isLeader, 'scale write', () =>
+        apps.replaceNamespacedDeploymentScale(
+          {
+            name: scale.metadata!.name!,
+            namespace: scaler.metadata.namespace,
+            body: { ...scale, spec: { ...scale.spec, replicas } },
+          },
+          callOptions,
+        ),
       );
     } catch (err) {
       if (err instanceof ApiException && err.code === 409) {
@@ -231,17 +262,43 @@ export function createController(deps: Deps) {
 
   /**
    * Reconciles the LatencyScaler KEY (namespace/name). Throws on a transient error: the queue
-   * retries.
+   * retries. A write fenced off or a status conflict ends it quietly: the next tick decides again.
    */
   async function reconcile(key: string): Promise<void> {
+    try {
+      await reconcileOnce(key);
+    } catch (err) {
+      if (err instanceof NotLeader) {
+        log.warn(
+          { scaler: key, skipped: err.write },
+          'lost the lease or past its renew deadline: write skipped, reconcile stopped',
+        );
+        reconciles.inc({ result: 'NotLeader' });
+      } else if (err instanceof StatusConflict) {
+        log.info(
+          { scaler: key, err: err.message },
+          'status changed since it was read (409): nothing written, read again at the next tick',
+        );
+        reconciles.inc({ result: 'StatusConflict' });
+      } else {
+        throw err;
+      }
+    }
+  }
+
+  async function reconcileOnce(key: string): Promise<void> {
     const [namespace = '', name = ''] = key.split('/');
     const cached = cache.get(name, namespace);
     if (!cached) {
       written.delete(key);
       return; // deleted: nothing to do, the Deployment keeps its replicas
     }
-    const previous = statusOf(key, cached);
-    const scaler = { ...cached, status: previous };
+    const { status: previous, resourceVersion } = statusOf(key, cached);
+    const scaler = {
+      ...cached,
+      metadata: { ...cached.metadata, resourceVersion },
+      status: previous,
+    };
     const { spec } = scaler;
     const generation = scaler.metadata.generation;
     const target = spec.targetRef.name;
@@ -251,8 +308,7 @@ export function createController(deps: Deps) {
       return notActive(
         scaler,
         'TargetRefused',
-        `Deployment ${target} is this operator itself: ` +
-          'an operator that scales itself on its own decisions is refused',
+        `Deployment ${target} is this operator itself: an operator that scales itself on its own decisions is refused`,
       );
     }
     const deployment = deployments.get(target, namespace);
@@ -279,8 +335,7 @@ export function createController(deps: Deps) {
           ? rfc3339(now())
           : previous?.readyTime
       : previous?.readyTime;
-    // A pod that never gets ready does not block for ever.
-    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000;
+    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000; // a pod that never gets ready does not block for ever
     const cooldownFrom = settling
       ? now()
       : readyTime && lastScale && Date.parse(readyTime) > +lastScale

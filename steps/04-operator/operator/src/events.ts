@@ -6,6 +6,8 @@
  * and the Event is not recorded twice. (No import of client-node: the Docker suite tests this file
  * without it; its ApiException carries the HTTP status as a number, `code`.)
  */
+import { NotLeader } from './fence.js';
+
 /** How often an Event's create is tried before it is given up. */
 export const EVENT_TRIES = 3;
 
@@ -13,7 +15,7 @@ export const EVENT_TRIES = 3;
  * Runs CREATE until it succeeds, at most TRIES times, PAUSE_MS apart. Resolves to undefined once
  * the Event exists, or to the error that ended the tries: the last one, or one that trying again
  * cannot fix (a 4xx other than 429: the Event itself is refused; a 409 after the first try means
- * that try got through).
+ * that try got through; a NotLeader: this replica may no longer write, fence.ts).
  */
 export async function createEvent(
   create: () => Promise<unknown>,
@@ -25,6 +27,7 @@ export async function createEvent(
       await create();
       return undefined;
     } catch (err) {
+      if (err instanceof NotLeader) return err; // no retry: it would be just as late
       const code = httpStatus(err);
       if (attempt > 1 && code === 409) return undefined; // an earlier try did get through
       // A 409 at once: the name is not ours.

@@ -1,10 +1,11 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
  * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
- * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every
- * one, because latency changes make no Kubernetes events; one worker reconciles, and only on the
- * replica that holds the Lease (lease.ts). /healthz follows the worker (health.ts), /metrics on
- * PORT; SIGTERM releases the Lease and stops cleanly.
+ * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
+ * because latency changes make no Kubernetes events; one worker reconciles, and only on the
+ * replica that holds the Lease (lease.ts), and every write checks that it still does (fence.ts).
+ * /healthz follows the worker (health.ts), /readyz the Lease (a replica that cannot read it is
+ * unready), /metrics on PORT; SIGTERM releases the Lease and stops cleanly.
  */
 import { createServer } from 'node:http';
 import {
@@ -20,12 +21,11 @@ import {
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { readConfig, type Config } from './config.js';
 import { createController } from './controller.js';
-import type { Metric } from './decide.js';
 import { Health } from './health.js';
 import { errorText, timeoutOptions } from './kube.js';
-import { LeaderElector, type LeaseApi } from './lease.js';
+import { LeaderElector, type LeaseApi, leaseTimings } from './lease.js';
 import { createLogger } from './log.js';
-import { queryMetrics } from './prometheus.js';
+import { MetricsSnapshot, queryMetrics } from './prometheus.js';
 import { WorkQueue } from './queue.js';
 import { GROUP, type LatencyScaler, PLURAL, VERSION } from './status.js';
 import { watched } from './watch.js';
@@ -45,7 +45,7 @@ try {
   process.exit(1);
 }
 
-// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), to try it out.
+// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), for trying it out.
 const kc = new KubeConfig();
 if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
 else kc.loadFromDefault();
@@ -82,21 +82,13 @@ const deployments = watched<V1Deployment>(
 
 // ONE Prometheus query per tick for every LatencyScaler of the namespace; a reconcile between two
 // ticks (a spec change) uses the last answer while it is about a tick old at most.
-let snapshot: { at: number; metrics: Map<string, Metric> } = { at: 0, metrics: new Map() };
-async function refreshMetrics(): Promise<void> {
-  const targets = informer.list(namespace).map((scaler) => scaler.spec.targetRef.name);
-  snapshot = {
-    at: Date.now(),
-    metrics: await queryMetrics(config.prometheusUrl, namespace, targets),
-  };
-}
-async function metricFor(target: string): Promise<Metric> {
-  if (Date.now() - snapshot.at > config.resyncSeconds * 1500 || !snapshot.metrics.has(target))
-    await refreshMetrics();
-  return (
-    snapshot.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' }
-  );
-}
+const snapshot = new MetricsSnapshot(
+  (targets) => queryMetrics(config.prometheusUrl, namespace, targets),
+  () => informer.list(namespace).map((scaler) => scaler.spec.targetRef.name),
+  config.resyncSeconds * 1500,
+);
+const refreshMetrics = () => snapshot.refresh();
+const metricFor = (target: string) => snapshot.metricFor(target);
 
 const controller = createController({
   apps,
@@ -109,6 +101,7 @@ const controller = createController({
   metricFor,
   selfDeployment: config.selfDeployment,
   callOptions,
+  isLeader: () => elector.isLeader(), // checked before each write, not only when a reconcile starts
 });
 
 const queue = new WorkQueue();
@@ -142,9 +135,7 @@ const elector = new LeaderElector(
     namespace,
     name: 'latency-operator',
     identity: config.podName,
-    leaseDurationSeconds: config.leaseSeconds,
-    renewDeadlineSeconds: Math.ceil((config.leaseSeconds * 2) / 3),
-    retrySeconds: Math.max(1, Math.floor(config.leaseSeconds / 7)),
+    ...leaseTimings(config.leaseSeconds),
   },
   (leader) => {
     log.info(
@@ -154,6 +145,8 @@ const elector = new LeaderElector(
     leaderGauge.set(leader ? 1 : 0);
     if (leader) queueAll();
   },
+  Date.now,
+  log,
 );
 
 const keyOf = (scaler: LatencyScaler) => `${scaler.metadata.namespace}/${scaler.metadata.name}`;
@@ -189,6 +182,11 @@ const worker = queue.run(async (key) => {
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
     const { ok, reason } = health.check();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
+  } else if (req.url === '/readyz') {
+    // Unready while the Lease cannot be read or renewed (a 403, a timeout): `kubectl get pods`
+    // shows 0/1 instead of two idle replicas that look healthy. Not a liveness matter: a restart fixes no RBAC.
+    const { ok, reason } = elector.readiness();
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
   } else if (req.url === '/metrics') {
     registry.metrics().then(

@@ -98,3 +98,34 @@ export async function queryMetrics(
     );
   }
 }
+
+/**
+ * The last answer for every target: refreshed by the resync tick, ONE query for all of them; a
+ * reconcile reuses it while it is at most MAX_AGE_MS old (a tick and a half), and asks again only
+ * for a target it has no answer for yet (a LatencyScaler added between two ticks).
+ */
+export class MetricsSnapshot {
+  private at = -Infinity;
+  private metrics = new Map<string, Metric>();
+
+  constructor(
+    private readonly query: (targets: string[]) => Promise<Map<string, Metric>>,
+    private readonly targets: () => string[],
+    private readonly maxAgeMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** One query for all the targets there are now. */
+  async refresh(): Promise<void> {
+    const at = this.clock();
+    this.metrics = await this.query(this.targets());
+    this.at = at;
+  }
+
+  async metricFor(target: string): Promise<Metric> {
+    if (this.clock() - this.at > this.maxAgeMs || !this.metrics.has(target)) await this.refresh();
+    return (
+      this.metrics.get(target) ?? { kind: 'unavailable', error: 'no answer for this target yet' }
+    );
+  }
+}
