@@ -100,6 +100,8 @@ const KNOWN_LOOPS: Record<string, string> = {
     "the demo's timeline: a sample every 2 s while the load runs (pacing, not a wait)",
   'tooling/bench/autoscalers.ts':
     "the bench's replica samples, one a second while k6 runs (pacing)",
+  'steps/04-operator/test/operator.cluster.test.ts':
+    'watchReplicas: the replicas sampled for a duration, to show nothing changes (not a wait)',
   'tooling/bench/scale.ts': 'the measurement window: RSS sampled every 5 s for WINDOW_S (pacing)',
   'slides/check.ts':
     "code evaluated inside the browser page, where the kit's modules are not loaded",

@@ -52,6 +52,8 @@ export async function kubectlJson<T>(...args: string[]): Promise<T> {
 
 /** The image a step's manifest deploys (tooling/lib/manifests.ts). */
 export const manifestImage = stepImage;
+/** The operator's image, as its Deployment names it (tooling/lib/manifests.ts). */
+export { operatorImage } from '../lib/manifests.js';
 
 /**
  * Loads IMAGES (names, or folders of tooling/install/images) from this machine's Docker into the kit's

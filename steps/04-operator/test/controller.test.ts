@@ -23,8 +23,11 @@ const START = Date.parse('2026-11-22T12:00:00Z');
 const RENEW_DEADLINE_S = 10;
 const slow: Metric = { kind: 'value', ms: 300, rps: 100 }; // 1 replica at 300 ms wants 3
 
+// The API's stand-ins are async like client-node's calls (a throw must reject, as theirs do);
+// most need no await.
+/* eslint-disable @typescript-eslint/require-await */
 /** One LatencyScaler and its Deployment; an API that records every write and can take its time. */
-function world({ replicas = 1, status = {} as LatencyScaler['status'] } = {}) {
+function world({ replicas = 1, status = {} } = {}) {
   let clock = START;
   const lease: { current?: Lease; version: number } = { version: 0 };
   const leaseApi = {
@@ -79,7 +82,7 @@ function world({ replicas = 1, status = {} as LatencyScaler['status'] } = {}) {
     statusTakesMs: 0,
     scaleTakesMs: 0,
     metricTakesMs: 0,
-    statusError: undefined as unknown,
+    statusError: undefined as Error | undefined,
   };
   const logs: Array<{ obj: object; msg: string }> = [];
   const log = {

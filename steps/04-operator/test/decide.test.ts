@@ -638,7 +638,9 @@ test('status: MetricAvailable says why a sample is missing, and an unchanged sta
     '2026-11-22T12:00:00Z',
   );
   const status = { observedGeneration: 1, currentReplicas: 2, conditions: first };
-  const sorted = JSON.parse(JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()));
+  const sorted = JSON.parse(
+    JSON.stringify(status, Object.keys({ ...status, ...first[0] }).sort()),
+  ) as typeof status;
   expect(sameStatus(sorted, status)).toBe(true);
   expect(sameStatus({ ...status, currentReplicas: 3 }, status)).toBe(false);
 });

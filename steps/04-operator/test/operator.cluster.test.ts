@@ -33,6 +33,7 @@ import {
   kubectlStdin,
   movedTo,
   nodePortUrl,
+  operatorImage,
   promQuery,
   runK6,
   KIT_ROOT,
@@ -70,7 +71,7 @@ const LEASE = leaseTimings(readConfig({ WATCH_NAMESPACE: NS }).leaseSeconds);
 
 let app: string;
 let prometheus: string;
-let releaseCrd = async () => undefined as void;
+let releaseCrd: () => Promise<void> = () => Promise.resolve();
 
 interface Condition {
   type: string;
@@ -230,10 +231,7 @@ async function watchReplicas(seconds: number): Promise<number[]> {
 beforeAll(async () => {
   await Promise.all([deleteNamespace(MONITORING), deleteNamespace(NS)]);
   // The operator's image, built from its folder as an attendee does, under its manifest's name.
-  const image = /^\s+image: (latency-operator:\S+)$/m.exec(
-    readFileSync(`${STEP}/operator/deploy/operator.yaml`, 'utf8'),
-  )?.[1];
-  if (!image) throw new Error('operator/deploy/operator.yaml names no latency-operator image');
+  const image = operatorImage();
   await docker('build', '-q', '-t', image, `${STEP}/operator`);
   await loadIntoCluster(image);
   // What the cluster admin does once: the CRD (shared with the other lane's files, so it stays
@@ -581,7 +579,8 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   const deletedAt = Date.now();
   const takeover = await eventually(
     'another Lease holder',
-    async () => lease.seen.find((v) => v.at >= deletedAt && v.holder && v.holder !== leader),
+    () =>
+      Promise.resolve(lease.seen.find((v) => v.at >= deletedAt && v.holder && v.holder !== leader)),
     20_000,
     100,
   ).finally(() => lease.stop());
@@ -603,21 +602,6 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
     2000,
   ).catch(() => undefined); // asserted below, with the timeline printed
   const downs = await events('ScaledDown');
-  // The README's figure comes from this very run when asked: OPERATOR_GRAPH=steps/04-operator/img/NAME.
-  if (process.env.OPERATOR_GRAPH) {
-    const minutes = String(Math.ceil((Date.now() - start) / 60_000) + 1);
-    await execFileAsync('node', [
-      `${KIT_ROOT}/tooling/graph.ts`,
-      '--prometheus',
-      prometheus,
-      '--minutes',
-      minutes,
-      '--out',
-      `${KIT_ROOT}/${process.env.OPERATOR_GRAPH}`,
-      '--title',
-      `The operator as shipped: k6 ramp to ${VUS} VUs, ${k6.requests} requests, then quiet (leader deleted at ${Math.round((deletedAt - start) / 1000)} s)`,
-    ]);
-  }
   const backAt = timeline.find((s) => s.t > loadEnd && s.replicas === 1)?.t;
   console.log(
     `k6 ${VUS} VUs: p95 ${k6.p95.toFixed(1)} ms over the run, ${k6.requests} requests, failed ${(k6.failedRate * 100).toFixed(2)} %\n` +
@@ -779,7 +763,7 @@ test('a leader that stops without releasing the Lease (frozen, SIGSTOP) is taken
   try {
     takeover = await eventually(
       'the other replica to take over',
-      async () => lease.seen.find((v) => v.at >= frozenAt && v.holder === other),
+      () => Promise.resolve(lease.seen.find((v) => v.at >= frozenAt && v.holder === other)),
       40_000,
       100,
     );
@@ -809,7 +793,7 @@ test('SIGTERM: the leader releases the Lease (holderIdentity cleared), the other
   const seconds = (Date.now() - start) / 1000;
   const takeover = await eventually(
     'another Lease holder',
-    async () => lease.seen.find((v) => v.at >= start && v.holder && v.holder !== pod),
+    () => Promise.resolve(lease.seen.find((v) => v.at >= start && v.holder && v.holder !== pod)),
     20_000,
     100,
   ).finally(() => lease.stop());

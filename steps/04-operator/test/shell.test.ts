@@ -18,6 +18,7 @@ import {
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
 import { WorkQueue } from '../operator/src/queue.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
   expect(batchQuery('hits', ['hits', 'a.b'])).toBe(
@@ -45,9 +46,9 @@ test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each ti
   const targets = Array.from({ length: 1000 }, (_, i) => `app-${i}`);
   const queries: string[][] = [];
   const snapshot = new MetricsSnapshot(
-    async (asked) => {
+    (asked) => {
       queries.push(asked);
-      return new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20 }]));
+      return Promise.resolve(new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20 }])));
     },
     () => targets,
     7500,
@@ -117,13 +118,13 @@ test('the work queue runs a key once however often it is added, and never twice 
     peak = Math.max(peak, running);
     runs.push(key);
     if (key === 'hits/a' && runs.length === 1) queue.add('hits/a'); // changed while in progress: once more
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
     running--;
   });
   queue.add('hits/a');
   queue.add('hits/a');
   queue.add('hits/b');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   queue.close();
   await done;
   expect(runs).toEqual(['hits/a', 'hits/b', 'hits/a']);
@@ -294,9 +295,8 @@ test('a Lease error (403) is logged once, with its code and message, and makes t
   const racing = new LeaderElector(
     {
       ...api,
-      replaceNamespacedLease: async () => {
-        throw Object.assign(new Error('conflict'), { code: 409 });
-      },
+      replaceNamespacedLease: () =>
+        Promise.reject(Object.assign(new Error('conflict'), { code: 409 })),
     },
     { ...settings, identity: 'c' },
     undefined,
@@ -310,9 +310,10 @@ test('a Lease error (403) is logged once, with its code and message, and makes t
   const slow = new LeaderElector(
     {
       ...api,
-      readNamespacedLease: async () => {
-        throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
-      },
+      readNamespacedLease: () =>
+        Promise.reject(
+          new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+        ),
     },
     { ...settings, identity: 'd' },
     undefined,

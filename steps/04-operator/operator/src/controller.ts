@@ -1,7 +1,8 @@
 /**
  * The thin shell around decide(): one reconcile of one LatencyScaler, sample-controller style.
  * Read the object and its Deployment (from the informers' caches, never mutated: no API read per
- * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus query for the namespace, prometheus.ts), decide, and:
+ * reconcile, 1,000 of them fit in a 5 s tick), take this tick's metric (one batched Prometheus
+ * query for the namespace, prometheus.ts), decide, and:
  * - to scale: write the INTENT to status first (desiredReplicas, lastScaleTime), then the scale.
  *   A crash in between leaves a recorded intent in its cooldown: the next reconcile (this replica
  *   or the new leader) completes that same scale instead of deciding a second one.
@@ -69,12 +70,16 @@ export interface Deps {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   cache: ObjectCache<LatencyScaler>;
-  /** The namespace's Deployments, from an informer (main.ts): replicas and readiness without a GET. */
+  /**
+   * The namespace's Deployments, from an informer (main.ts): replicas and readiness without a GET.
+   */
   deployments: ObjectCache<V1Deployment>;
   log: Logger;
   /** Where the operator's own metrics go (none in the controller tests). */
   registry?: Registry;
-  /** Whether this replica may write now: it holds the Lease, inside its renew deadline (lease.ts). */
+  /**
+   * Whether this replica may write now: it holds the Lease, inside its renew deadline (lease.ts).
+   */
   isLeader: () => boolean;
   /** This tick's answer from Prometheus for a target (see main.ts: one query for all). */
   metricFor: (target: string) => Promise<Metric>;
@@ -122,7 +127,9 @@ export function createController(deps: Deps) {
     const body = {
       // One name for all the tries: a create that got through is not recorded twice.
       metadata: {
-        name: `${scaler.metadata.name}.${time.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`,
+        name:
+          `${scaler.metadata.name}.${time.getTime().toString(16)}` +
+          Math.random().toString(16).slice(2, 6),
         namespace: scaler.metadata.namespace,
       },
       involvedObject: {
@@ -153,7 +160,8 @@ export function createController(deps: Deps) {
   // The last status this replica wrote, per key, until the informer's cache shows it (or a newer
   // one): the cache lags behind our own write by a moment (status.ts cacheIsNewer()).
   const written = new Map<string, Written>();
-  // The status to decide from, and the resourceVersion it is of (the precondition of the next write).
+  // The status to decide from, and the resourceVersion it is of (the precondition of the next
+  // write).
   const statusOf = (
     key: string,
     scaler: LatencyScaler,
@@ -225,7 +233,10 @@ export function createController(deps: Deps) {
     reconciles.inc({ result: reason });
   }
 
-  /** Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if anyone changed it since). */
+  /**
+   * Sets the scale to REPLICAS if it is not there yet, with the resourceVersion read (409 if anyone
+   * changed it since).
+   */
   async function scaleTo(scale: V1Scale, replicas: number, scaler: LatencyScaler): Promise<void> {
     if (scale.spec?.replicas === replicas) return;
     try {
@@ -308,7 +319,8 @@ export function createController(deps: Deps) {
       return notActive(
         scaler,
         'TargetRefused',
-        `Deployment ${target} is this operator itself: an operator that scales itself on its own decisions is refused`,
+        `Deployment ${target} is this operator itself: ` +
+          'an operator that scales itself on its own decisions is refused',
       );
     }
     const deployment = deployments.get(target, namespace);
@@ -335,7 +347,8 @@ export function createController(deps: Deps) {
           ? rfc3339(now())
           : previous?.readyTime
       : previous?.readyTime;
-    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000; // a pod that never gets ready does not block for ever
+    // A pod that never gets ready does not block for ever.
+    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000;
     const cooldownFrom = settling
       ? now()
       : readyTime && lastScale && Date.parse(readyTime) > +lastScale

@@ -7,6 +7,7 @@
  * without it; its ApiException carries the HTTP status as a number, `code`.)
  */
 import { NotLeader } from './fence.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How often an Event's create is tried before it is given up. */
 export const EVENT_TRIES = 3;
@@ -33,7 +34,7 @@ export async function createEvent(
       // A 409 at once: the name is not ours.
       const refused = code !== undefined && code >= 400 && code < 500 && code !== 429;
       if (refused || attempt >= tries) return err;
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await sleep(pauseMs);
     }
   }
 }

@@ -13,7 +13,9 @@ export class NotLeader extends Error {
   }
 }
 
-/** Runs WRITE if IS_LEADER() says this replica may act now; else throws NotLeader (WHAT names it). */
+/**
+ * Runs WRITE if IS_LEADER() says this replica may act now; else throws NotLeader (WHAT names it).
+ */
 export async function fenced<T>(
   isLeader: () => boolean,
   what: string,

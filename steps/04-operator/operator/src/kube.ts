@@ -10,7 +10,10 @@ import {
   type ObservableMiddleware,
 } from '@kubernetes/client-node';
 
-/** Call options that abort the request after MS milliseconds (an AbortError, as client-node reports it: the queue retries). */
+/**
+ * Call options that abort the request after MS milliseconds (an AbortError, as client-node reports
+ * it: the queue retries).
+ */
 export function timeoutOptions(ms: number): ConfigurationOptions {
   const deadline: ObservableMiddleware = {
     pre: (request) => {

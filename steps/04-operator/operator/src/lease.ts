@@ -7,10 +7,10 @@
  * - held by another: take it over only when its record has not changed for LEASE_DURATION, as
  *   measured on OUR clock from when we saw it change (no trust in other clocks).
  * A leader that could not renew for RENEW_DEADLINE (< LEASE_DURATION) stops acting before anyone
- * may take over. On shutdown the leader releases the Lease, so the other replica takes over at once.
- * An error other than a lost race (a 403, a timeout) is logged when it starts, changes or ends,
- * not on every retry, and makes the replica unready (readiness()): with the Lease forbidden, both
- * replicas stand by for ever, and only that shows it.
+ * may take over. On shutdown the leader releases the Lease, so the other replica takes over at
+ * once. An error other than a lost race (a 403, a timeout) is logged when it starts, changes or
+ * ends, not on every retry, and makes the replica unready (readiness()): with the Lease forbidden,
+ * both replicas stand by for ever, and only that shows it.
  */
 
 /** The part of a coordination.k8s.io/v1 Lease this uses (client-node's V1Lease fits it). */
@@ -35,14 +35,19 @@ export interface LeaseSettings {
   retrySeconds: number;
 }
 
-/** The three calls it makes (client-node's CoordinationV1Api, with a timeout on each: see main.ts). */
+/**
+ * The three calls it makes (client-node's CoordinationV1Api, with a timeout on each: see main.ts).
+ */
 export interface LeaseApi {
   readNamespacedLease(param: { name: string; namespace: string }): Promise<Lease>;
   createNamespacedLease(param: { namespace: string; body: Lease }): Promise<Lease>;
   replaceNamespacedLease(param: { name: string; namespace: string; body: Lease }): Promise<Lease>;
 }
 
-/** client-go's proportions: a renew deadline of 2/3 of the duration, a try every 1/7 (15 s: 10 s and 2 s). */
+/**
+ * client-go's proportions: a renew deadline of 2/3 of the duration, a try every 1/7 (15 s: 10 s and
+ * 2 s).
+ */
 export function leaseTimings(
   leaseDurationSeconds: number,
 ): Pick<LeaseSettings, 'leaseDurationSeconds' | 'renewDeadlineSeconds' | 'retrySeconds'> {
@@ -53,7 +58,10 @@ export function leaseTimings(
   };
 }
 
-/** Where lease.ts logs (a pino logger fits; no import of pino here: the Docker suite tests this file). */
+/**
+ * Where lease.ts logs (a pino logger fits; no import of pino here: the Docker suite tests this
+ * file).
+ */
 export interface LeaseLog {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
@@ -65,8 +73,9 @@ const isNotFound = (err: unknown) => (err as { code?: number } | undefined)?.cod
 
 /**
  * An API error as code and message: the HTTP status (client-node's ApiException has it as `code`)
- * or the error's name (a deadline's AbortError, kube.ts), and the API server's own message when it sent
- * one. Not err.message: client-node puts the response headers in it, a new audit ID every time.
+ * or the error's name (a deadline's AbortError, kube.ts), and the API server's own message when it
+ * sent one. Not err.message: client-node puts the response headers in it, a new audit ID every
+ * time.
  */
 export function leaseError(err: unknown): { code: number | string; message: string } {
   const e = err as
@@ -98,7 +107,8 @@ function parsed(text: string): unknown {
 
 export class LeaderElector {
   private lastRenew = -Infinity; // our clock, when we last held the Lease for sure
-  private observed: { record: string; at: number } | undefined; // another holder's record, and when we saw it change
+  // Another holder's record, and when we saw it change.
+  private observed: { record: string; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   // Why the last attempt failed ("code message"), '' after one that worked, undefined before any.
   private fault: string | undefined;
@@ -152,7 +162,9 @@ export class LeaderElector {
     void loop();
   }
 
-  /** Stops trying; if we lead, releases the Lease (holder cleared) so another replica takes it now. */
+  /**
+   * Stops trying; if we lead, releases the Lease (holder cleared) so another replica takes it now.
+   */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     if (!this.isLeader()) return;
@@ -178,7 +190,10 @@ export class LeaderElector {
     this.onChange(false);
   }
 
-  /** Records the outcome of one attempt; logs only a change (a first error, another, the end of one). */
+  /**
+   * Records the outcome of one attempt; logs only a change (a first error, another, the end of
+   * one).
+   */
   private noted(err: unknown): void {
     const { name } = this.settings;
     const error = err === undefined ? undefined : leaseError(err);
@@ -222,7 +237,8 @@ export class LeaderElector {
     }
     const holder = lease.spec?.holderIdentity;
     if (holder && holder !== identity) {
-      // Someone else's: expired only if its record stood still for its whole duration, by our clock.
+      // Someone else's: expired only if its record stood still for its whole duration, by our
+      // clock.
       const record = `${holder}/${lease.metadata?.resourceVersion}`;
       if (this.observed?.record !== record) this.observed = { record, at: now };
       const duration = (lease.spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;

@@ -1,8 +1,8 @@
 /**
  * The operator process: an informer (list + watch) on the LatencyScalers of one namespace feeds
  * the work queue, another keeps its Deployments (read, never a GET per reconcile; both restart
- * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every one,
- * because latency changes make no Kubernetes events; one worker reconciles, and only on the
+ * themselves, watch.ts); a resync tick asks Prometheus once for all of them and re-queues every
+ * one, because latency changes make no Kubernetes events; one worker reconciles, and only on the
  * replica that holds the Lease (lease.ts), and every write checks that it still does (fence.ts).
  * /healthz follows the worker (health.ts), /readyz the Lease (a replica that cannot read it is
  * unready), /metrics on PORT; SIGTERM releases the Lease and stops cleanly.
@@ -45,7 +45,8 @@ try {
   process.exit(1);
 }
 
-// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), for trying it out.
+// In a pod: the ServiceAccount's token. On a laptop: ~/.kube/config (KUBECONFIG), for trying it
+// out.
 const kc = new KubeConfig();
 if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
 else kc.loadFromDefault();
@@ -185,7 +186,8 @@ const server = createServer((req, res) => {
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
   } else if (req.url === '/readyz') {
     // Unready while the Lease cannot be read or renewed (a 403, a timeout): `kubectl get pods`
-    // shows 0/1 instead of two idle replicas that look healthy. Not a liveness matter: a restart fixes no RBAC.
+    // shows 0/1 instead of two idle replicas that look healthy. Not a liveness matter: a restart
+    // fixes no RBAC.
     const { ok, reason } = elector.readiness();
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${reason}\n`);
   } else if (req.url === '/metrics') {

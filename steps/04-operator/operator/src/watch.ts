@@ -10,6 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { errorText } from './kube.js';
 import type { Logger } from './log.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What every watch shares: the cluster, the log, how often a watch is opened anew. */
 export interface Watching {
@@ -76,7 +77,7 @@ export function watched<T extends KubernetesObject>(
         void (async () => {
           log.info(`re-opening the watch on ${what}`);
           await informer.stop();
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await sleep(1000);
           if (!stopping) await start();
         })();
       }, rewatchSeconds * 1000);
