@@ -61,6 +61,24 @@ create() {
     || { tail -n 20 "$CLUSTER_CACHE/kind-create.log" >&2; die "kind create cluster failed (log: $CLUSTER_CACHE/kind-create.log)"; }
 }
 
+# Your kubeconfig's entry for the cluster (kind writes it when it creates one: the README's
+# `--context kind-kube-selfops`) is written again when it is missing or names another API server
+# than this cluster's (one made anew, from a shell whose KUBECONFIG was the kit's own); your
+# current context stays what it was.
+sync_your_kubeconfig() {
+  local file="${KUBECONFIG:-$HOME/.kube/config}" want have current
+  file="${file%%:*}"
+  [ "$file" != "$KUBECONFIG_KIT" ] || file="$HOME/.kube/config"
+  server() { "$BIN/kubectl" --kubeconfig "$1" config view --raw \
+    -o jsonpath="{.clusters[?(@.name==\"$CONTEXT\")].cluster.server}" 2>/dev/null || true; }
+  want="$(server "$KUBECONFIG_KIT")"; have="$(server "$file")"
+  [ -n "$want" ] && [ "$want" != "$have" ] || return 0
+  current="$("$BIN/kubectl" --kubeconfig "$file" config current-context 2>/dev/null || true)"
+  kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$file" >/dev/null 2>&1 || return 0
+  [ -z "$current" ] || "$BIN/kubectl" --kubeconfig "$file" config use-context "$current" >/dev/null
+  progress "your kubeconfig ($file): context $CONTEXT names this cluster ($want)"
+}
+
 mkdir -p "$CLUSTER_CACHE"
 # A cluster made from another node image (rebuilt since) or another kind config is made anew.
 if cluster_exists; then
@@ -89,4 +107,5 @@ if ! wait_until 120 api_ok || ! wait_until 120 fresh; then
   kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null
   { wait_until 120 api_ok && wait_until 180 fresh; } || die "the cluster is not ready: ./kit cluster status shows what runs"
 fi
+sync_your_kubeconfig
 progress "cluster $CLUSTER_NAME is up in $(( $(date +%s) - t0 ))s (context $CONTEXT; ./kit cluster env)"

@@ -4,8 +4,9 @@
  * block runs it.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   KIT_ROOT,
@@ -226,3 +227,68 @@ test("deleteNamespace (every cluster test's fresh start) fails, saying why, when
   await deleteNamespace(NS); // released: now it goes, and says nothing
   expect(await kubectl('get', 'namespace', NS, '--ignore-not-found')).toBe('');
 }, 300_000);
+
+test("./kit cluster up writes your kubeconfig's kind-kube-selfops entry again when it names another API server (a cluster made anew), and keeps your current context", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kit-kubeconfig-'));
+  try {
+    const file = join(dir, 'config');
+    // Yours: a stale entry for the kit's cluster (the port of a cluster deleted since), and
+    // another context in use.
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: kind-kube-selfops',
+        '  cluster: { server: "https://127.0.0.1:1" }',
+        '- name: other',
+        '  cluster: { server: "https://127.0.0.1:2" }',
+        'contexts:',
+        '- name: kind-kube-selfops',
+        '  context: { cluster: kind-kube-selfops, user: kind-kube-selfops }',
+        '- name: other',
+        '  context: { cluster: other, user: other }',
+        'current-context: other',
+        'users:',
+        '- name: kind-kube-selfops',
+        '  user: {}',
+        '- name: other',
+        '  user: {}',
+        '',
+      ].join('\n'),
+    );
+    const { stderr } = await execFileAsync(`${KIT_ROOT}/kit`, ['cluster', 'up'], {
+      env: { ...process.env, KUBECONFIG: file },
+    });
+    expect(stderr).toContain(
+      `your kubeconfig (${file}): context kind-kube-selfops names this cluster`,
+    );
+    const { kubeconfig, kubectl: kubectlBin } = clusterEnv();
+    const view = async (config: string, path: string) =>
+      (
+        await execFileAsync(kubectlBin, [
+          '--kubeconfig',
+          config,
+          'config',
+          'view',
+          '--raw',
+          '-o',
+          `jsonpath=${path}`,
+        ])
+      ).stdout;
+    const server = (config: string) =>
+      view(config, '{.clusters[?(@.name=="kind-kube-selfops")].cluster.server}');
+    expect(await server(file)).toBe(await server(kubeconfig));
+    expect(await server(file)).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(await server(file)).not.toBe('https://127.0.0.1:1');
+    expect(await view(file, '{.current-context}')).toBe('other');
+    // And with the entry right, nothing is written.
+    const again = await execFileAsync(`${KIT_ROOT}/kit`, ['cluster', 'up'], {
+      env: { ...process.env, KUBECONFIG: file },
+    });
+    expect(again.stderr).not.toContain('your kubeconfig');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
