@@ -349,62 +349,55 @@ test('the intent path: a scale recorded in status, in its cooldown, that the Dep
   });
 });
 
-// A defect of today's code (issue 21, claim "dryRun switched off inside a cooldown"): the dry
-// run records its decision as desiredReplicas with a scaling reason, and keeps the lastScaleTime
-// of the real scale before it; once dryRun is off, the intent path takes that record for an
-// intent and writes the scale the dry run only reported. Marked failing until the next version.
-test.failing(
-  'dryRun switched off inside a cooldown: nothing the dry run recorded is executed',
-  async () => {
-    // A real scale 1 -> 2, 10 s ago; then dryRun is switched on.
-    const w = world({
-      replicas: 2,
-      spec: { dryRun: true },
-      status: {
-        currentReplicas: 1,
-        desiredReplicas: 2,
-        scaledFromReplicas: 1,
-        lastScaleTime: at(START - 10_000),
-        readyTime: at(START - 5000),
-        lastDecision: {
-          reason: 'ScaledUp',
-          message: 'p95 200 ms > 100 ms: 1 -> 2 replicas',
-          time: at(START - 10_000),
-        },
+// The dry run records its decision as desiredReplicas with a scaling reason, and keeps the
+// lastScaleTime of the real scale before it; once dryRun is off, the intent path took that record
+// for an intent and wrote the scale the dry run had only reported (fixed: an intent is completed
+// only while the scale shows the replicas it counted from).
+test('dryRun switched off inside a cooldown: nothing the dry run recorded is executed', async () => {
+  // A real scale 1 -> 2, 10 s ago; then dryRun is switched on.
+  const w = world({
+    replicas: 2,
+    spec: { dryRun: true },
+    status: {
+      currentReplicas: 1,
+      desiredReplicas: 2,
+      scaledFromReplicas: 1,
+      lastScaleTime: at(START - 10_000),
+      readyTime: at(START - 5000),
+      lastDecision: {
+        reason: 'ScaledUp',
+        message: 'p95 200 ms > 100 ms: 1 -> 2 replicas',
+        time: at(START - 10_000),
       },
-    });
-    await tickOnce(w); // p95 300 ms, still of 1 replica: the dry run would catch up to 3
-    expect(w.writes.map((x) => x.what)).toEqual(['event WouldScale', 'status']);
-    expect(w.writes[1]!.body).toMatchObject({ status: { desiredReplicas: 3 } });
-    // dryRun off 5 s later, inside the cooldown, with p95 back under the threshold: hold at 2.
-    w.scaler.spec.dryRun = false;
-    w.api.metric = { kind: 'value', ms: 60, rps: 100 };
-    w.tick(5000);
-    await tickOnce(w);
-    expect(scaleWrites(w)).toEqual([]);
-    expect(w.deployment.spec.replicas).toBe(2);
-  },
-);
+    },
+  });
+  await tickOnce(w); // p95 300 ms, still of 1 replica: the dry run would catch up to 3
+  expect(w.writes.map((x) => x.what)).toEqual(['event WouldScale', 'status']);
+  expect(w.writes[1]!.body).toMatchObject({ status: { desiredReplicas: 3 } });
+  // dryRun off 5 s later, inside the cooldown, with p95 back under the threshold: hold at 2.
+  w.scaler.spec.dryRun = false;
+  w.api.metric = { kind: 'value', ms: 60, rps: 100 };
+  w.tick(5000);
+  await tickOnce(w);
+  expect(scaleWrites(w)).toEqual([]);
+  expect(w.deployment.spec.replicas).toBe(2);
+});
 
-// A defect of today's code (issue 21, claim "a manual kubectl scale in the first tick after a
-// scale (kept)"): the status still holds the intent of the operator's own scale, in its
-// cooldown, and the intent path puts the scale back to it. Marked failing until the next version.
-test.failing(
-  "a manual kubectl scale in the first tick after the operator's scale is kept, not undone by the intent path",
-  async () => {
-    const w = world({ replicas: 1 });
-    await tickOnce(w); // 1 -> 3
-    expect(scaleWrites(w)).toEqual([{ at: START, to: 3 }]);
-    // Someone runs kubectl scale --replicas=4 a second later; the pods get ready.
-    w.deployment.spec.replicas = 4;
-    w.deployment.status.readyReplicas = 4;
-    w.deployment.metadata.resourceVersion = '8';
-    w.tick(5000);
-    await tickOnce(w); // p95 still of 1 replica asks for 3 < 4: the decision itself holds
-    expect(scaleWrites(w)).toEqual([{ at: START, to: 3 }]);
-    expect(w.deployment.spec.replicas).toBe(4);
-  },
-);
+// The status still holds the intent of the operator's own scale, in its cooldown: the intent
+// path put the scale back to it (fixed: a kubectl scale since is someone's decision, kept).
+test("a manual kubectl scale in the first tick after the operator's scale is kept, not undone by the intent path", async () => {
+  const w = world({ replicas: 1 });
+  await tickOnce(w); // 1 -> 3
+  expect(scaleWrites(w)).toEqual([{ at: START, to: 3 }]);
+  // Someone runs kubectl scale --replicas=4 a second later; the pods get ready.
+  w.deployment.spec.replicas = 4;
+  w.deployment.status.readyReplicas = 4;
+  w.deployment.metadata.resourceVersion = '8';
+  w.tick(5000);
+  await tickOnce(w); // p95 still of 1 replica asks for 3 < 4: the decision itself holds
+  expect(scaleWrites(w)).toEqual([{ at: START, to: 3 }]);
+  expect(w.deployment.spec.replicas).toBe(4);
+});
 
 /**
  * A new leader (a new controller, its own LeaderElector) takes over a LatencyScaler whose status
@@ -476,10 +469,11 @@ test('restart safety: a leader killed 5 s after a scale-down; the new leader ste
   expect(await firstStepOfNewLeader(3, withoutWindow, fast)).toEqual({ afterS: 60, to: 2 });
 });
 
-// A defect of today's code, issue 21 claim 2: "The catch-up escapes the x2/+4 cap within one
-// cooldown" (1 -> 5 -> 10 -> 20 in 10 s with max 20 and a p95 of 2 s). The property: over any
-// sequence of 5 s ticks, every scale written less than cooldownSeconds after a scale from R
-// replicas stays within max(2R, R + 4). Marked failing until the next version bounds it.
+// A known defect (DESIGN.md): "the catch-up escapes the x2/+4 cap within one cooldown" (1 -> 5
+// -> 10 -> 20 in 10 s with max 20 and a p95 of 2 s). The property: over any sequence of 5 s
+// ticks, every scale written less than cooldownSeconds after a scale from R replicas stays within
+// max(2R, R + 4). Marked failing until the next version of the decision replaces the catch-up
+// (the mark turns red then, and this becomes a plain test).
 test.failing(
   'growth within one cooldown is bounded by the x2/+4 cap, over sequences of ticks',
   async () => {

@@ -357,11 +357,14 @@ export function createController(deps: Deps) {
 
     // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a
     // lost leader) came between the status write and the scale. Complete it; decide nothing new.
+    // Only while the scale still shows the replicas the intent counted from: a dry run records
+    // no scale, and a kubectl scale since then is someone's decision to keep.
     const intent = previous?.desiredReplicas;
     if (
       mode === 'active' &&
       intent !== undefined &&
       intent !== current &&
+      current === previous?.scaledFromReplicas &&
       SCALING.has(previous?.lastDecision?.reason ?? '') &&
       lastScale &&
       now().getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000 &&
