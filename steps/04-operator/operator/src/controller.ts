@@ -379,8 +379,8 @@ export function createController(deps: Deps) {
       await event(
         scaler,
         'Normal',
-        eventReason(previous!.lastDecision!.reason),
-        `${target}: ${previous!.lastDecision!.message}`,
+        eventReason(previous.lastDecision!.reason),
+        `${target}: ${previous.lastDecision!.message}`,
       );
       reconciles.inc({ result: 'IntentCompleted' });
       return;
