@@ -15,12 +15,14 @@ export class Capacity {
     return this.waiting.length;
   }
 
-  /** Runs `work` as soon as a slot is free. */
-  async use<T>(work: () => Promise<T>): Promise<T> {
-    if (this.busy < this.slots) this.busy++;
+  /** Runs `work` as soon as a slot is free, telling it how long it queued (0: a slot was free). */
+  async use<T>(work: (waitedMs: number) => Promise<T>): Promise<T> {
+    const arrived = performance.now();
+    const free = this.busy < this.slots;
+    if (free) this.busy++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve)); // a slot handed over
     try {
-      return await work();
+      return await work(free ? 0 : performance.now() - arrived);
     } finally {
       const next = this.waiting.shift();
       if (next) next();

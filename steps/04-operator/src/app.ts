@@ -107,14 +107,13 @@ export function createApp({
 
   // Work whose latency depends on the load on this replica (see capacity.ts).
   app.get('/slow', async (_req, res) => {
-    // performance.now(), rounded: two Date.now() readings a few µs apart can differ by 1 ms.
-    const arrived = performance.now();
-    let started = arrived;
-    await capacity.use(async () => {
-      started = performance.now();
+    // The wait is the model's (capacity.ts): 0 when a slot was free, whatever the first call costs.
+    let waitedMs = 0;
+    await capacity.use(async (waited) => {
+      waitedMs = Math.round(waited);
       await new Promise((resolve) => setTimeout(resolve, slowWorkMs));
     });
-    res.json({ hostname, waitedMs: Math.round(started - arrived), workMs: slowWorkMs });
+    res.json({ hostname, waitedMs, workMs: slowWorkMs });
   });
 
   app.get('/metrics', async (_req, res) => {
