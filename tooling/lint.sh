@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The kit's linters: `npm run lint` runs them all; ./kit test runs each as a test
 # (tooling/test/lint.test.ts). Usage: tooling/lint.sh [eslint|prettier|shellcheck]...
+#                                      tooling/lint.sh --list shell
 #   - eslint:     TypeScript with its types (eslint.config.js), and JavaScript; in the steps'
 #                 sources, lines of at most 100 columns (the slides show them)
 #   - prettier:   the code is as Prettier prints it (.prettierrc.json; `npm run format` fixes it)
 #   - shellcheck: every shell script (.shellcheckrc), Debian's shellcheck
 # Node.js and the root npm packages must be on hand (./kit test: ensure_deps); shellcheck too
 # (./kit test installs it as root: apt_install).
+# --list shell prints the shell scripts shellcheck reads, one per line from the kit's root, and
+# runs no linter: tooling/test/waits.test.ts scans the same ones for sleeping loops.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$KIT_ROOT"
 
@@ -23,10 +26,11 @@ step_deps() {
   done
 }
 
-# The shell scripts: *.sh and the files that start with a sh or bash shebang (kit, .ci/run...).
+# The shell scripts: *.sh and the files that start with a sh or bash shebang (kit, .ci/run...),
+# among the files git tracks and the new ones it does not ignore (as ESLint and Prettier see them).
 shell_scripts() {
   local files
-  if files="$(git ls-files 2>/dev/null)" && [ -n "$files" ]; then :; else
+  if files="$(git ls-files -co --exclude-standard 2>/dev/null)" && [ -n "$files" ]; then :; else
     files="$(find . -type f -not -path '*/node_modules/*' -not -path './.git/*' | sed 's|^\./||')"
   fi
   while IFS= read -r f; do
@@ -34,7 +38,7 @@ shell_scripts() {
     case "${f##*/}" in
       *.sh) echo "$f" ;;
       *.*) ;;
-      *) head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba|da)?sh$' && echo "$f" ;;
+      *) if head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba|da)?sh$'; then echo "$f"; fi ;;
     esac
   done <<<"$files"
 }
@@ -50,6 +54,12 @@ run() {
     *) die "unknown linter $1: eslint, prettier or shellcheck" ;;
   esac
 }
+
+if [ "${1:-}" = --list ]; then
+  if [ "${2:-}" != shell ] || [ $# -ne 2 ]; then die "usage: tooling/lint.sh --list shell"; fi
+  shell_scripts
+  exit 0
+fi
 
 [ $# -gt 0 ] || set -- eslint prettier shellcheck
 rc=0

@@ -120,20 +120,21 @@ function balanced(text: string, open: number): string {
   return text.slice(open);
 }
 
+/** The lines a command prints, from the kit's root. */
+const linesOf = (command: string, args: string[]) =>
+  execFileSync(command, args, { cwd: KIT_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+
 /** Every loop (file:line) in the kit's own sources that sleeps in its header or its body. */
 function sleepingLoops(): string[] {
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], {
-    cwd: KIT_ROOT,
-    encoding: 'utf8',
-  })
-    .split('\n')
-    .filter((file) => file && !file.includes('node_modules/') && !file.startsWith('slides/out/'))
+  // The shell scripts as shellcheck gets them (by .sh or by shebang): one list, tooling/lint.sh's.
+  const shellScripts = new Set(linesOf(`${KIT_ROOT}/tooling/lint.sh`, ['--list', 'shell']));
+  const sources = linesOf('git', ['ls-files', '-co', '--exclude-standard'])
+    .filter((file) => /\.(ts|mjs|js)$/.test(file))
+    .filter((file) => !file.includes('node_modules/') && !file.startsWith('slides/out/'))
     .filter((file) => file !== 'tooling/test/waits.test.ts'); // its patterns are not loops
   const found: string[] = [];
-  for (const file of files) {
-    const shell =
-      /\.sh$/.test(file) || ['kit', '.ci/run', 'tooling/install/kit-runc'].includes(file);
-    if (!shell && !/\.(ts|mjs|js)$/.test(file)) continue;
+  for (const file of [...shellScripts, ...sources]) {
+    const shell = shellScripts.has(file);
     const text = readFileSync(`${KIT_ROOT}/${file}`, 'utf8');
     const lineOf = (index: number) => text.slice(0, index).split('\n').length;
     if (shell) {

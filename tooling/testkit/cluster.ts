@@ -50,10 +50,8 @@ export async function kubectlJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await kubectl(...args, '-o', 'json')) as T;
 }
 
-/** The image a step's manifest deploys (tooling/lib/manifests.ts). */
-export const manifestImage = stepImage;
-/** The operator's image, as its Deployment names it (tooling/lib/manifests.ts). */
-export { operatorImage } from '../lib/manifests.js';
+/** The image a step's manifest deploys, and the operator's (tooling/lib/manifests.ts). */
+export { operatorImage, stepImage } from '../lib/manifests.js';
 
 /**
  * Loads IMAGES (names, or folders of tooling/install/images) from this machine's Docker into the kit's
@@ -65,7 +63,7 @@ export async function loadIntoCluster(...images: string[]): Promise<void> {
 
 /** Builds the step's image, gives it the name its manifest uses and loads it into the cluster. */
 export async function stepImageOnCluster(step: string): Promise<string> {
-  const image = manifestImage(step);
+  const image = stepImage(step);
   await docker('tag', await buildStep(step), image);
   await loadIntoCluster(image);
   return image;

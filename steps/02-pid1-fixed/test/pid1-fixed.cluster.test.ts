@@ -9,9 +9,9 @@ import {
   docker,
   kubectl,
   loadIntoCluster,
-  manifestImage,
   nodePortUrl,
   runK6,
+  stepImage,
 } from '@kit/testkit';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,8 +26,8 @@ beforeAll(async () => {
 afterAll(() => deleteNamespace(NS), 120_000);
 
 test('a rolling update to a new image tag under steady load: zero failed requests', async () => {
-  const newTag = `${manifestImage('02-pid1-fixed')}-rollout`;
-  await docker('tag', manifestImage('02-pid1-fixed'), newTag);
+  const newTag = `${stepImage('02-pid1-fixed')}-rollout`;
+  await docker('tag', stepImage('02-pid1-fixed'), newTag);
   await loadIntoCluster(newTag); // as the README says: tag, load, set image
   const before = (await appPods(NS)).map((pod) => pod.name);
 
