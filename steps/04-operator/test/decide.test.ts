@@ -5,8 +5,13 @@
  */
 import fc from 'fast-check';
 import {
+  cooldownStart,
   decide,
   DOWN_HEADROOM,
+  plan,
+  readyTimeAfter,
+  type Tick,
+  unfinishedIntent,
   type LastScale,
   maxOverWindow,
   MIN_REQUESTS,
@@ -259,39 +264,46 @@ test('the cooldown ends exactly cooldownSeconds after the last scale', () => {
   expect(decide(spec, 1, ms(200), [], scaled(45, 1), now).reason).toBe('ScaledUp');
 });
 
-test('an open loop (requests arrive whatever the app does): 1 -> 5 at once, then 5 -> 8 in the cooldown, while the p95 is still that of 1 replica', () => {
+test('an open loop (requests arrive whatever the app does): 1 -> 5 at once; in the cooldown no further, however long the queue of 1 replica; then from the 5', () => {
   const roomy = { ...spec, maxReplicas: 8 };
   // The queue on one replica: p95 2 s. +4 is the most one step adds.
   expect(decide(roomy, 1, ms(2000), [], undefined, now)).toMatchObject({
     desired: 5,
     reason: 'ScaledUp',
   });
-  // 5 s later the 30 s window is still mostly the one replica's queue: 1 x 2.3 s / 100 ms = 23, capped at max.
-  const caught = decide(roomy, 5, ms(2300), [], scaled(5, 1), now);
-  expect(caught).toMatchObject({ desired: 8, reason: 'ScaledUp', limited: true, scaledFrom: 1 });
-  expect(caught.message).toBe(
-    'p95 2300 ms > 100 ms, still of 1 replicas: 5 -> 8 replicas (catching up)',
-  );
-  // The window now shows 5, the last step was from 5: nothing to catch up, the cooldown holds.
-  expect(decide(roomy, 8, ms(3000), [], scaled(5, 5), now).reason).toBe('AtMaxReplicas');
+  // 5 s later the 30 s window is still mostly the one replica's queue: 1 x 2.3 s / 100 ms = 23,
+  // but one step from 1 gives at most 5: there are 5.
+  const held = decide(roomy, 5, ms(2300), [], scaled(5, 1), now);
+  expect(held).toMatchObject({ desired: 5, reason: 'InCooldown' });
+  expect(held.message).toBe('p95 2300 ms > 100 ms: 8 replicas after the cooldown');
+  // The cooldown over, the window shows the 5: 5 x 150 ms / 100 ms = 8 (max).
+  expect(decide(roomy, 5, ms(150), [], scaled(45, 1), now)).toMatchObject({
+    desired: 8,
+    reason: 'ScaledUp',
+    scaledFrom: 5,
+  });
 });
 
-test('a catch-up counts from the replicas the window still shows: a chain of steps never reads the p95 of 1 replica as that of 4', () => {
+test('a catch-up counts from the replicas the window still shows, and its cap too: a chain of steps never reads the p95 of 1 replica as that of 4, nor grows past one step from 1', () => {
   const roomy = { ...spec, maxReplicas: 20 };
   const first = decide(roomy, 1, ms(400), [], undefined, now);
   expect(first).toMatchObject({ desired: 4, reason: 'ScaledUp', scaledFrom: 1 });
-  // The queue grows: 1 x 800 ms / 100 ms = 8, one catch-up step, still counted from 1.
+  // The queue grows: 1 x 800 ms / 100 ms = 8, but one step from 1 is at most 5: 4 -> 5, still
+  // counted from 1.
   const second = decide(roomy, 4, ms(800), [], scaled(5, first.scaledFrom), now);
-  expect(second).toMatchObject({ desired: 8, reason: 'ScaledUp', scaledFrom: 1 });
-  // The same p95 asks nothing more of 1 replica; read as the p95 of 4 it would ask for 32 (16 by the cap).
-  expect(decide(roomy, 8, ms(800), [], scaled(5, second.scaledFrom), now).reason).toBe(
+  expect(second).toMatchObject({ desired: 5, reason: 'ScaledUp', scaledFrom: 1 });
+  expect(second.message).toBe(
+    'p95 800 ms > 100 ms, still of 1 replicas: 4 -> 5 replicas (catching up)',
+  );
+  // Nothing more within the cooldown; read as the p95 of 5 it would ask for 40 (10 by the cap).
+  expect(decide(roomy, 5, ms(1600), [], scaled(5, second.scaledFrom), now).reason).toBe(
     'InCooldown',
   );
-  // Once the cooldown is over, the p95 is that of the replicas there are: from 8.
-  expect(decide(roomy, 8, ms(150), [], scaled(45, 1), now)).toMatchObject({
-    desired: 12,
+  // Once the cooldown is over, the p95 is that of the replicas there are: from 5.
+  expect(decide(roomy, 5, ms(150), [], scaled(45, 1), now)).toMatchObject({
+    desired: 8,
     reason: 'ScaledUp',
-    scaledFrom: 8,
+    scaledFrom: 5,
   });
 });
 
@@ -309,6 +321,82 @@ test("a closed loop of 6 users (p95 ~120 ms on 1 replica and on 2, the e2e test'
   });
   for (const p95 of [117, 140, 150])
     expect(decide(spec, 3, ms(p95), [], scaled(20, 2), now).reason).toBe('InCooldown');
+});
+
+// The tick: what the controller hands over (status as memory, the scale, readiness), and what
+// comes back; the controller only reads and writes (controller.test.ts).
+const iso = (secondsAgo: number) => rec(secondsAgo, 0).time;
+const tickOf = (over: Partial<Tick> & { memory?: Tick['memory'] } = {}): Tick => ({
+  spec,
+  mode: 'active',
+  current: 1,
+  ready: 1,
+  memory: {},
+  now,
+  ...over,
+});
+/** A scale 1 -> 3 recorded SECONDSAGO (status written first), reason REASON. */
+const recorded = (secondsAgo: number, reason = 'ScaledUp') => ({
+  desiredReplicas: 3,
+  scaledFromReplicas: 1,
+  lastScaleTime: iso(secondsAgo),
+  lastReason: reason,
+});
+
+test('a recorded scale the Deployment does not show yet is completed only while active, in its cooldown, from the replicas it counted from, to a count inside [min, max]', () => {
+  expect(unfinishedIntent(tickOf({ memory: recorded(10) }))).toBe(3);
+  expect(unfinishedIntent(tickOf({ memory: recorded(10), mode: 'dry-run' }))).toBeUndefined();
+  expect(unfinishedIntent(tickOf({ memory: recorded(10), mode: 'paused' }))).toBeUndefined();
+  expect(unfinishedIntent(tickOf({ memory: recorded(45) }))).toBeUndefined(); // cooldown over
+  expect(unfinishedIntent(tickOf({ memory: recorded(10), current: 2 }))).toBeUndefined(); // kubectl scale
+  expect(unfinishedIntent(tickOf({ memory: recorded(10), current: 3 }))).toBeUndefined(); // done
+  expect(unfinishedIntent(tickOf({ memory: recorded(10, 'WithinTarget') }))).toBeUndefined();
+  expect(
+    unfinishedIntent(tickOf({ memory: recorded(10), spec: { ...spec, maxReplicas: 2 } })),
+  ).toBeUndefined();
+});
+
+test('readyTime: set the first tick the replicas of the last scale are all ready, then kept', () => {
+  const memory = { lastScaleTime: iso(20) };
+  expect(readyTimeAfter(tickOf({ memory, current: 3, ready: 2 }))).toBeUndefined();
+  expect(readyTimeAfter(tickOf({ memory, current: 3, ready: 3 }))).toBe(iso(0));
+  expect(
+    readyTimeAfter(tickOf({ memory: { ...memory, readyTime: iso(5) }, current: 3, ready: 3 })),
+  ).toBe(iso(5));
+  // A readyTime of an earlier scale does not count for this one.
+  expect(
+    readyTimeAfter(tickOf({ memory: { ...memory, readyTime: iso(30) }, current: 3, ready: 3 })),
+  ).toBe(iso(0));
+});
+
+test('the cooldown counts from when the replicas were ready, if that came within cooldownSeconds of the write; else from the write (a pod that never gets ready holds nothing longer)', () => {
+  expect(cooldownStart(spec, undefined, undefined)).toBeUndefined();
+  expect(cooldownStart(spec, iso(60), undefined)).toEqual(ago(60));
+  expect(cooldownStart(spec, iso(60), iso(40))).toEqual(ago(40));
+  expect(cooldownStart(spec, iso(60), iso(15))).toEqual(ago(60)); // ready 45 s after: too late
+  expect(cooldownStart(spec, iso(60), iso(70))).toEqual(ago(60)); // an earlier scale's
+});
+
+test('plan: paused holds and keeps the window; a dry run decides the same as active but writes no scale, and says so', () => {
+  const memory = { recommendations: [rec(30, 1)] };
+  const paused = plan(tickOf({ mode: 'paused', memory }), ms(300));
+  expect(paused).toMatchObject({ scale: false, message: 'paused: holding 1 replicas' });
+  expect(paused.decision).toMatchObject({ desired: 1, reason: 'Paused', limited: false });
+  expect(paused.decision.recommendations).toEqual(memory.recommendations);
+  const active = plan(tickOf({ memory }), ms(300));
+  const dry = plan(tickOf({ mode: 'dry-run', memory }), ms(300));
+  expect(active).toMatchObject({ scale: true, message: 'p95 300 ms > 100 ms: 1 -> 3 replicas' });
+  expect(dry.decision).toEqual(active.decision);
+  expect(dry).toMatchObject({
+    scale: false,
+    message: 'dry run, not applied: p95 300 ms > 100 ms: 1 -> 3 replicas',
+  });
+  // In the cooldown of a scale whose pods were ready 10 s ago: held.
+  const cooling = plan(
+    tickOf({ current: 3, ready: 3, memory: { ...recorded(40), readyTime: iso(10) } }),
+    ms(150),
+  );
+  expect(cooling.decision.reason).toBe('InCooldown');
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {
@@ -439,7 +527,7 @@ test('property: a step up is at most x2 or +4, a step down exactly one replica (
   );
 });
 
-test('property: in the cooldown, up only after a step up, and never past what the p95 asks of the replicas before it', () => {
+test('property: in the cooldown, up only after a step up, and never past what the p95 asks of the replicas before it, nor past one step from them', () => {
   fc.assert(
     fc.property(
       specs,
@@ -454,7 +542,8 @@ test('property: in the cooldown, up only after a step up, and never past what th
         return (
           from < current &&
           metric.kind === 'value' &&
-          desired <= Math.max(from + 1, Math.ceil((from * metric.ms) / s.thresholdMs))
+          desired <= Math.max(from + 1, Math.ceil((from * metric.ms) / s.thresholdMs)) &&
+          desired <= Math.max(2 * from, from + 4) // one step from FROM, at most
         );
       },
     ),

@@ -25,7 +25,7 @@ import {
   type V1Scale,
 } from '@kubernetes/client-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { decide, type Decision, type Metric, rfc3339 } from './decide.js';
+import { type Metric, plan, rfc3339, type Tick, unfinishedIntent } from './decide.js';
 import { createEvent } from './events.js';
 import { fenced, NotLeader } from './fence.js';
 import { errorText } from './kube.js';
@@ -61,9 +61,6 @@ export const EventReason = {
   TargetRefused: 'TargetRefused',
   ScaleConflict: 'ScaleConflict',
 } as const;
-
-/** Decisions that change the replicas: the only ones recorded as an intent. */
-const SCALING = new Set(['ScaledUp', 'ScaledDown', 'BelowMinReplicas', 'AboveMaxReplicas']);
 
 export interface Deps {
   apps: AppsV1Api;
@@ -335,84 +332,32 @@ export function createController(deps: Deps) {
       spec: { replicas: deployment.spec?.replicas ?? 0 },
     };
     const current = scale.spec?.replicas ?? 0;
-    const lastScale = previous?.lastScaleTime ? new Date(previous.lastScaleTime) : undefined;
-    // The cooldown counts from when the replicas of the last scale are all ready, not from the
-    // write: until then the 30 s window still shows the old count (a slow pod start on a busy
-    // node took 37 s here), and a second step would be decided on stale latency.
-    const allReady = (deployment.status?.readyReplicas ?? 0) >= current;
-    const readyTime = allReady
-      ? previous?.readyTime && lastScale && Date.parse(previous.readyTime) >= +lastScale
-        ? previous.readyTime
-        : lastScale
-          ? rfc3339(now())
-          : previous?.readyTime
-      : previous?.readyTime;
-    // A pod that never gets ready does not block for ever.
-    const settling = !allReady && lastScale !== undefined && +now() - +lastScale < 5 * 60_000;
-    const cooldownFrom = settling
-      ? now()
-      : readyTime && lastScale && Date.parse(readyTime) > +lastScale
-        ? new Date(readyTime)
-        : lastScale;
+    const tick: Tick = {
+      spec,
+      mode,
+      current,
+      ready: deployment.status?.readyReplicas ?? 0,
+      memory: { ...previous, lastReason: previous?.lastDecision?.reason },
+      now: now(),
+    };
 
-    // A recorded intent, still in its cooldown, that the scale does not show yet: a crash (or a
-    // lost leader) came between the status write and the scale. Complete it; decide nothing new.
-    // Only while the scale still shows the replicas the intent counted from: a dry run records
-    // no scale, and a kubectl scale since then is someone's decision to keep.
-    const intent = previous?.desiredReplicas;
-    if (
-      mode === 'active' &&
-      intent !== undefined &&
-      intent !== current &&
-      current === previous?.scaledFromReplicas &&
-      SCALING.has(previous?.lastDecision?.reason ?? '') &&
-      lastScale &&
-      now().getTime() - lastScale.getTime() < spec.cooldownSeconds * 1000 &&
-      intent >= spec.minReplicas &&
-      intent <= spec.maxReplicas
-    ) {
+    const intent = unfinishedIntent(tick);
+    const recorded = previous?.lastDecision; // the intent's reason and sentence
+    if (intent !== undefined && recorded) {
       log.info(
         { scaler: key, target, from: current, to: intent },
         'completing the scale recorded in status',
       );
       await scaleTo(scale, intent, scaler);
-      await event(
-        scaler,
-        'Normal',
-        eventReason(previous.lastDecision!.reason),
-        `${target}: ${previous.lastDecision!.message}`,
-      );
+      await event(scaler, 'Normal', eventReason(recorded.reason), `${target}: ${recorded.message}`);
       reconciles.inc({ result: 'IntentCompleted' });
       return;
     }
 
     const metric = await deps.metricFor(target);
-    const decision: Decision =
-      mode === 'paused'
-        ? {
-            desired: current,
-            reason: 'WithinTarget',
-            message: `paused: holding ${current} replicas`,
-            limited: false,
-            inCooldown: false,
-            recommendations: previous?.recommendations ?? [],
-            scaledFrom: current,
-          }
-        : decide(
-            spec,
-            current,
-            metric,
-            previous?.recommendations ?? [],
-            cooldownFrom && { time: cooldownFrom, from: previous?.scaledFromReplicas ?? current },
-            now(),
-          );
+    const { decision, scale: scaling, message, readyTime } = plan(tick, metric);
+    const reason = decision.reason;
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
-    const scaling = mode === 'active' && decision.desired !== current;
-    const reason = mode === 'paused' ? 'Paused' : decision.reason;
-    const message =
-      mode === 'dry-run' && decision.desired !== current
-        ? `dry run, not applied: ${decision.message}`
-        : decision.message;
     log.info(
       { scaler: key, target, mode, current, metric, desired: decision.desired, reason },
       message,

@@ -65,7 +65,8 @@ export type Reason =
   | 'WithinTarget' // p95 under the threshold, and one replica less would not leave headroom
   | 'NoSeries' // Prometheus records nothing for this target: hold
   | 'MetricUnavailable' // Prometheus unreachable: hold
-  | 'ScalingDisabled'; // the Deployment was scaled to 0 by someone: leave it alone
+  | 'ScalingDisabled' // the Deployment was scaled to 0 by someone: leave it alone
+  | 'Paused'; // spec.paused: hold whatever the metric says
 
 export interface Decision {
   desired: number;
@@ -152,7 +153,8 @@ export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric
   // p95 falls as 1/replicas under a fixed load: SEEN x p95/t replicas bring it back to t.
   if (isSlow(spec, metric)) {
     const proportional = Math.ceil((seen * metric.ms) / t);
-    const cap = Math.max(MAX_STEP_FACTOR * current, current + MAX_STEP_PODS);
+    // One step from SEEN at most, a catch-up in the cooldown too: x2 or +4.
+    const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS);
     return Math.min(max, cap, Math.max(seen + 1, proportional));
   }
   // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never above now.
@@ -171,6 +173,126 @@ export function maxOverWindow(window: Recommendation[], now: Date, seconds: numb
 }
 // #endregion window
 
+// #region tick
+/** How the operator acts on a LatencyScaler: normally, paused (holds), or dry run (no scale). */
+export type Mode = 'active' | 'paused' | 'dry-run';
+
+/** What status remembers between ticks, and across a restart or a new leader (RFC 3339 times). */
+export interface Memory {
+  /** The last scale, written with its intent (desiredReplicas) BEFORE the scale itself. */
+  lastScaleTime?: string;
+  /** What that scale counted from (LastScale.from). */
+  scaledFromReplicas?: number;
+  /** The last decision's replicas: for a scale, its intent. */
+  desiredReplicas?: number;
+  /** The last decision's reason. */
+  lastReason?: string;
+  /** When the replicas of the last scale were first seen all ready. */
+  readyTime?: string;
+  /** The scale-down window's recommendations. */
+  recommendations?: Recommendation[];
+}
+
+/** One tick of one LatencyScaler, as the controller read it. */
+export interface Tick {
+  spec: ScalerSpec;
+  mode: Mode;
+  /** The replicas the scale asks for, and how many of them are ready. */
+  current: number;
+  ready: number;
+  memory: Memory;
+  now: Date;
+}
+
+/** The reasons that scale: the only decisions recorded as an intent. */
+export const SCALES: ReadonlySet<string> = new Set<Reason>([
+  'ScaledUp',
+  'ScaledDown',
+  'BelowMinReplicas',
+  'AboveMaxReplicas',
+]);
+
+/**
+ * A scale recorded in status that the scale does not show yet: a crash (or a lost leader) came
+ * between the status write and the scale. It is completed, and nothing new decided, while its
+ * cooldown runs and the scale still shows the replicas it counted from: a dry run records no
+ * scale, and a kubectl scale since then is someone's decision to keep.
+ */
+export function unfinishedIntent(tick: Tick): number | undefined {
+  const { spec, mode, current, memory, now } = tick;
+  const intent = memory.desiredReplicas;
+  const written = Date.parse(memory.lastScaleTime ?? '');
+  const recorded =
+    mode === 'active' &&
+    intent !== undefined &&
+    intent !== current &&
+    current === memory.scaledFromReplicas &&
+    SCALES.has(memory.lastReason ?? '') &&
+    +now - written < spec.cooldownSeconds * 1000;
+  return recorded && intent >= spec.minReplicas && intent <= spec.maxReplicas ? intent : undefined;
+}
+
+/** status.readyTime after this tick: when the last scale's replicas were first all ready. */
+export function readyTimeAfter(tick: Tick): string | undefined {
+  const { lastScaleTime, readyTime } = tick.memory;
+  if (tick.ready < tick.current || !lastScaleTime) return readyTime;
+  return readyTime && Date.parse(readyTime) >= Date.parse(lastScaleTime)
+    ? readyTime
+    : rfc3339(tick.now);
+}
+
+/**
+ * When the cooldown of the last scale counts from: when its replicas were all ready (the p95
+ * window shows them only from then), if that came within cooldownSeconds of the write; else
+ * the write. A pod stuck Pending or unready never holds scaling in either direction for longer.
+ */
+export function cooldownStart(
+  spec: ScalerSpec,
+  lastScaleTime: string | undefined,
+  readyTime: string | undefined,
+): Date | undefined {
+  if (!lastScaleTime) return undefined;
+  const written = Date.parse(lastScaleTime);
+  const ready = Date.parse(readyTime ?? '');
+  const late = ready > written && ready - written < spec.cooldownSeconds * 1000;
+  return new Date(late ? ready : written);
+}
+
+/** A tick's whole decision: decide() in the cooldown this tick is in, then the mode's say. */
+export interface Planned {
+  decision: Decision;
+  /** Whether the scale is written: active, and the replicas change. */
+  scale: boolean;
+  /** The decision's sentence, marked when a dry run does not apply it. */
+  message: string;
+  /** status.readyTime to keep. */
+  readyTime: string | undefined;
+}
+
+/** Decides one tick (unless unfinishedIntent() said to complete a recorded scale first). */
+export function plan(tick: Tick, metric: Metric): Planned {
+  const { spec, mode, current, memory, now } = tick;
+  const readyTime = readyTimeAfter(tick);
+  const from = cooldownStart(spec, memory.lastScaleTime, readyTime);
+  const last = from && { time: from, from: memory.scaledFromReplicas ?? current };
+  const history = memory.recommendations ?? [];
+  const decision =
+    mode === 'paused'
+      ? weigh(spec, current, metric, history, undefined, now).hold('Paused')
+      : decide(spec, current, metric, history, last, now);
+  const changes = decision.desired !== current;
+  return {
+    decision,
+    scale: mode === 'active' && changes,
+    message:
+      mode === 'dry-run' && changes
+        ? `dry run, not applied: ${decision.message}`
+        : decision.message,
+    readyTime,
+  };
+}
+// #endregion tick
+
 /** p95 over the threshold: a number, too slow, and of enough requests to mean it (MIN_REQUESTS). */
 function isSlow(spec: ScalerSpec, metric: Metric): boolean {
   return (
@@ -180,6 +302,7 @@ function isSlow(spec: ScalerSpec, metric: Metric): boolean {
 
 /** The reasons decided before any sample is weighed: they leave the window as it was. */
 const UNWEIGHED: ReadonlySet<Reason> = new Set([
+  'Paused',
   'ScalingDisabled',
   'BelowMinReplicas',
   'AboveMaxReplicas',
@@ -269,6 +392,8 @@ function explain(
   switch (reason) {
     case 'ScalingDisabled':
       return 'scaled to 0 by someone: scaling is off';
+    case 'Paused':
+      return `paused: holding ${current} replicas`;
     case 'BelowMinReplicas':
       return `${current} replicas < minReplicas ${min}`;
     case 'AboveMaxReplicas':

@@ -5,10 +5,13 @@
 import {
   type Decision,
   type Metric,
+  type Mode,
   type Recommendation,
   rfc3339,
   type ScalerSpec,
 } from './decide.js';
+
+export type { Mode };
 
 export const GROUP = 'selfops.kube-selfops.dev';
 export const VERSION = 'v1alpha1';
@@ -65,12 +68,6 @@ export interface LatencyScaler {
 }
 
 export type Wanted = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
-
-/**
- * How the operator acts on a LatencyScaler: normally, paused (holds), or dry run (never writes the
- * scale).
- */
-export type Mode = 'active' | 'paused' | 'dry-run';
 
 /** The conditions a decision implies, each True or False with a reason a person can act on. */
 export function conditionsFor(decision: Decision, metric: Metric, mode: Mode = 'active'): Wanted[] {
