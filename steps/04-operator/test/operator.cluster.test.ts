@@ -4,7 +4,8 @@
  * the operator as shipped (2 replicas, leader election). One namespace and one load run serve
  * several promises, in order:
  * RBAC -> one leader -> "no traffic" is a fact -> k6 ramp to 6 VUs: exactly the replicas the
- * capacity model predicts, p95 back under 100 ms -> load stops, the leader pod is deleted: back to
+ * capacity model predicts, p95 back under 100 ms, and the leader killed just after the first
+ * scale-up: the next step waits for that cooldown -> load stops, the leader pod is deleted: back to
  * minReplicas one at a time, no extra scale, the other replica took over -> dryRun -> paused ->
  * Prometheus down: hold -> a LatencyScaler on the operator itself is refused -> a frozen leader:
  * taken over only once the Lease expires -> SIGTERM: released, taken over at once. Beside them, a
@@ -186,7 +187,7 @@ function watchLease(): { seen: Array<{ at: number; holder: string }>; stop: () =
   return { seen, stop: () => void watch.kill() };
 }
 /** Sends SIG to the operator's process in POD from the kind node: inside the container, its PID 1 ignores what it has no handler for. */
-async function signalOperator(pod: string, sig: 'STOP' | 'CONT'): Promise<void> {
+async function signalOperator(pod: string, sig: 'STOP' | 'CONT' | 'KILL'): Promise<void> {
   const node = `${clusterEnv().kindCluster}-control-plane`;
   const id = (
     await docker(
@@ -537,7 +538,7 @@ test('two replicas run, exactly one holds the Lease; with no traffic it says so 
   expect((await status()).lastDecision?.reason).toBe('AtMinReplicas');
 });
 
-test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's count), p95 back under 100 ms; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
+test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's count), p95 back under 100 ms; the leader killed just after the first scale-up: the next step only once that cooldown ends; load stops, the leader is deleted: back to 1, one at a time, no extra scale`, async () => {
   const start = Date.now();
   // A new connection per request, so kube-proxy (which balances connections) spreads them over new replicas too.
   const load = runK6('ramp.js', {
@@ -556,10 +557,19 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
       replicas: await replicas(),
       p95: await p95Ms(),
     });
+  // Restart safety: the leader is killed (SIGKILL: no release, no last word) right after its first
+  // scale-up, in that scale's cooldown. Whoever leads next (the other replica once the Lease
+  // expires, or this one restarted) knows of the cooldown only from status.
+  let killed: { at: number; pod: string } | undefined;
   await eventually(
     'the k6 run to end',
     async () => {
       await sample();
+      if (!killed && timeline.at(-1)!.replicas > 1) {
+        const pod = await holder();
+        await signalOperator(pod, 'KILL');
+        killed = { at: Date.now(), pod };
+      }
       return loadDone ? true : undefined;
     },
     600_000,
@@ -569,6 +579,7 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   const loadEnd = timeline.at(-1)!.t;
   const atPeak = timeline.filter((s) => s.t >= loadEnd - 10);
   const ups = await events('ScaledUp');
+  const upAt = ups.map((e) => Date.parse(e.firstTimestamp));
 
   // Load stops. Delete the leader's pod in the middle of the scale-down: the other replica takes
   // over from status (its recommendations and lastScaleTime), with no extra scale.
@@ -605,6 +616,7 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   const backAt = timeline.find((s) => s.t > loadEnd && s.replicas === 1)?.t;
   console.log(
     `k6 ${VUS} VUs: p95 ${k6.p95.toFixed(1)} ms over the run, ${k6.requests} requests, failed ${(k6.failedRate * 100).toFixed(2)} %\n` +
+      `leader ${killed?.pod ?? '-'} killed ${killed && upAt[0] !== undefined ? ((killed.at - upAt[0]) / 1000).toFixed(1) : '-'} s after the first scale-up; the next step ${upAt[1] !== undefined && upAt[0] !== undefined ? (upAt[1] - upAt[0]) / 1000 : '-'} s after it (cooldown ${COOLDOWN_S} s)\n` +
       `leader ${leader} deleted; ${next} took over in ${failoverS.toFixed(1)} s\n` +
       `back to 1 replica ${backAt === undefined ? 'never' : `${backAt - loadEnd} s`} after the load stopped (bound ${boundS} s)\n` +
       `t(s) replicas p95(ms, Prometheus)\n${timeline.map((s) => `${String(s.t).padStart(4)} ${s.replicas} ${Number.isNaN(s.p95) ? '-' : s.p95.toFixed(1)}`).join('\n')}\n` +
@@ -616,6 +628,12 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas (the measured model's 
   for (const s of atPeak) expect(s.replicas).toBe(EXPECTED);
   for (const s of atPeak) expect(s.p95).toBeLessThan(100); // latency recovered
   expect(ups).toHaveLength(EXPECTED - 1); // one per replica added: no duplicate from the second operator
+  // Killed within 10 s of the first scale-up (Event times are whole seconds), and the next step
+  // came only once that scale's cooldown had ended: a new leader without lastScaleTime would have
+  // stepped at once (2 replicas keep p95 at ~120 ms).
+  expect(killed).toBeDefined();
+  expect(killed!.at - upAt[0]!).toBeLessThan(10_000);
+  expect(upAt[1]! - upAt[0]!).toBeGreaterThanOrEqual((COOLDOWN_S - 1) * 1000);
   // Down one at a time to 1, one Event each: no extra scale from the failover.
   expect(
     downs.map((e) => / (\d+) -> (\d+) replicas$/.exec(e.message)?.slice(1).join('->')),
