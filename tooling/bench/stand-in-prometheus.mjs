@@ -1,6 +1,6 @@
 // A stand-in for Prometheus, for `./kit bench scale` only: answers the operator's batched instant
-// query (steps/04-operator/operator/src/prometheus.ts: {__name__=~"P95|RATE",namespace="NS",app=~"a|b|..."})
-// with a p95 of 50 ms and 5 req/s for every app it names (so every LatencyScaler holds: the cost
+// query (steps/04-operator/operator/src/prometheus.ts: {__name__=~"P95|RATE|IN_FLIGHT",namespace="NS",app=~"a|b|..."})
+// with a p95 of 50 ms, 5 req/s and 0.25 requests in flight (5 x 0.05) for every app it names (so every LatencyScaler holds: the cost
 // measured is the operator's, not that of its scale writes), and counts the queries.
 // GET /stats -> {"queries": N, "apps_last": M}. Plain Node, no dependency: it runs in the node base image.
 import { createServer } from 'node:http';
@@ -29,7 +29,7 @@ createServer((req, res) => {
   appsLast = appList.length;
   const result = [];
   for (const name of unescape(unescape(names)).split('|')) {
-    const value = name.includes('p95') ? '0.05' : '5';
+    const value = name.includes('p95') ? '0.05' : name.includes('in_flight') ? '0.25' : '5';
     for (const app of appList)
       result.push({ metric: { __name__: name, namespace, app }, value: [now, value] });
   }

@@ -22,7 +22,7 @@ import type { LatencyScaler, ScalerStatus } from '../operator/src/status.js';
 
 const START = Date.parse('2026-11-22T12:00:00Z');
 const RENEW_DEADLINE_S = 10;
-const slow: Metric = { kind: 'value', ms: 300, rps: 100 }; // 1 replica at 300 ms wants 3
+const slow: Metric = { kind: 'value', ms: 300, rps: 100, inFlight: 30 }; // 1 replica at 300 ms wants 3
 
 // The API's stand-ins are async like client-node's calls (a throw must reject, as theirs do);
 // most need no await.
@@ -330,7 +330,7 @@ test('the intent path: a scale recorded in status, in its cooldown, that the Dep
       },
     },
   });
-  w.api.metric = { kind: 'value', ms: 2000, rps: 100 }; // a new decision would ask for 5 (max)
+  w.api.metric = { kind: 'value', ms: 2000, rps: 100, inFlight: 200 }; // a new decision would ask for 5 (max)
   await tickOnce(w);
   expect(w.writes.map((x) => x.what)).toEqual(['scale', 'event ScaledUp']);
   expect(w.writes[0]!.body).toMatchObject({ spec: { replicas: 3 } });
@@ -376,7 +376,7 @@ test('dryRun switched off inside a cooldown: nothing the dry run recorded is exe
   expect(w.writes[1]!.body).toMatchObject({ status: { desiredReplicas: 3 } });
   // dryRun off 5 s later, inside the cooldown, with p95 back under the threshold: hold at 2.
   w.scaler.spec.dryRun = false;
-  w.api.metric = { kind: 'value', ms: 60, rps: 100 };
+  w.api.metric = { kind: 'value', ms: 60, rps: 100, inFlight: 6 };
   w.tick(5000);
   await tickOnce(w);
   expect(scaleWrites(w)).toEqual([]);
@@ -458,7 +458,7 @@ test('restart safety: a leader killed 5 s after a scale-down; the new leader ste
       time: at(START - 5000),
     },
   };
-  const fast: Metric = { kind: 'value', ms: 50, rps: 100 };
+  const fast: Metric = { kind: 'value', ms: 50, rps: 100, inFlight: 5 };
   expect(await firstStepOfNewLeader(3, old, fast)).toEqual({ afterS: 40, to: 2 });
   // lastScaleTime dropped: a step at once, inside the cooldown.
   const { lastScaleTime: _t, ...withoutLastScaleTime } = old;
@@ -476,7 +476,7 @@ test('a pod stuck Pending (never ready) does not stop scaling up: the cooldown c
   // The 2 new pods never get ready (readyReplicas stays 1), and the p95 stays at 200 ms: in the
   // cooldown that asks nothing of the 1 replica it was measured on (2 < 3); after it, 3 x 2 = 6,
   // max 5.
-  w.api.metric = { kind: 'value', ms: 200, rps: 100 };
+  w.api.metric = { kind: 'value', ms: 200, rps: 100, inFlight: 20 };
   for (let t = 5; t <= 120 && scaleWrites(w).length < 2; t += 5) {
     w.tick(5000);
     await tickOnce(w);
@@ -527,7 +527,7 @@ test('growth within one cooldown is bounded by the x2/+4 cap, over sequences of 
       const w = world({ replicas: 1, spec: { maxReplicas: 20 } });
       const scales: Array<{ at: number; from: number; to: number }> = [];
       for (const t of ticks) {
-        w.api.metric = { kind: 'value', ms: t.ms, rps: t.rps };
+        w.api.metric = { kind: 'value', ms: t.ms, rps: t.rps, inFlight: (t.rps * t.ms) / 1000 };
         if (t.ready) w.deployment.status.readyReplicas = w.deployment.spec.replicas;
         const from = w.deployment.spec.replicas;
         const before = scaleWrites(w).length;

@@ -50,7 +50,12 @@ const rec = (secondsAgo: number, replicas: number): Recommendation => ({
     .replace(/\.\d+Z$/, 'Z'),
   replicas,
 });
-const ms = (value: number): Metric => ({ kind: 'value', ms: value, rps: 50 });
+const ms = (value: number): Metric => ({
+  kind: 'value',
+  ms: value,
+  rps: 50,
+  inFlight: (50 * value) / 1000,
+});
 const idle: Metric = { kind: 'no-traffic' };
 const noSeries: Metric = { kind: 'no-series', detail: 'no request rate for app="hits"' };
 const down: Metric = { kind: 'unavailable', error: 'ECONNREFUSED' };
@@ -117,7 +122,7 @@ const table: Array<
   [
     "p95 over from too few requests (the window's tail after the load): hold",
     3,
-    { kind: 'value', ms: 117, rps: 5 },
+    { kind: 'value', ms: 117, rps: 1.5, inFlight: 0.18 }, // 15 requests in the 10 s window
     allowed(3),
     scaled(600, 2),
     3,
@@ -399,6 +404,76 @@ test('plan: paused holds and keeps the window; a dry run decides the same as act
   expect(cooling.decision.reason).toBe('InCooldown');
 });
 
+// The demand (requests in flight) at a learned capacity (capacity.ts).
+const busy = (p95: number, inFlight: number): Metric => ({
+  kind: 'value',
+  ms: p95,
+  rps: (inFlight * 1000) / p95,
+  inFlight,
+});
+
+test('with a learned capacity it sizes for the demand there is now: 6 in flight, a replica holding 4.6, is 3 replicas, from 1 in one step', () => {
+  const up = decide(spec, 1, busy(130, 6), [], undefined, now, 4.6);
+  expect(up).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  expect(up.message).toBe('p95 130 ms, 6.0 in flight (a replica holds 4.6): 1 -> 3 replicas');
+  // At 3, the same demand: what it needs.
+  expect(decide(spec, 3, busy(82, 6), [], undefined, now, 4.6)).toMatchObject({
+    desired: 3,
+    reason: 'WithinTarget',
+  });
+});
+
+test('in the cooldown it steps up again only if the demand grew, and never past one step from the replicas before it', () => {
+  // The p95 still shows 1 replica's queue; the demand, 6 in flight, is what 3 hold.
+  expect(decide(spec, 3, busy(120, 6), [], scaled(5, 1), now, 4.6)).toMatchObject({
+    desired: 3,
+    reason: 'WithinTarget',
+    message: 'p95 120 ms, 6.0 in flight (a replica holds 4.6): 3 replicas are what it needs',
+  });
+  const roomy = { ...spec, maxReplicas: 20 };
+  expect(decide(roomy, 3, busy(300, 20), [], scaled(5, 1), now, 4.6)).toMatchObject({
+    desired: 5, // the demand needs 14; one step from 1 is at most 5
+    reason: 'ScaledUp',
+  });
+});
+
+test('a trickle on replicas set by hand goes back to 1: one request in flight needs one replica, however the p95 sits on its 40 ms floor', () => {
+  const trickle = busy(45, 0.9);
+  const history = [rec(70, 1), rec(30, 1)];
+  expect(decide(spec, 3, trickle, history, undefined, now, 4.6)).toMatchObject({
+    desired: 2,
+    reason: 'ScaledDown',
+  });
+  expect(decide(spec, 2, trickle, history, undefined, now, 4.6)).toMatchObject({
+    desired: 1,
+    reason: 'ScaledDown',
+  });
+  // Without a capacity (never busy), the p95 model keeps 2: 2 x 45 / 80 rounds up to 2.
+  expect(decide(spec, 2, trickle, history, undefined, now).reason).toBe('WithinTarget');
+});
+
+test('plan: the capacity is learned only from a window busy whole, outside a cooldown, with every replica ready', () => {
+  const memory = { busySince: iso(12) };
+  const learned = plan(tickOf({ memory }), busy(130, 6));
+  expect(learned.capacity).toBeCloseTo(4.62, 2);
+  expect(learned.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  // Busy for 5 s only: the window still holds idle seconds, its demand is too low.
+  const fresh = plan(tickOf({ memory: { busySince: iso(5) } }), busy(130, 6));
+  expect(fresh.capacity).toBeUndefined();
+  expect(fresh.decision).toMatchObject({ desired: 2, reason: 'ScaledUp' }); // the p95 model
+  // Busy starts now; and it ends when the p95 falls under half the threshold.
+  expect(plan(tickOf(), busy(130, 6)).busySince).toBe(iso(0));
+  expect(plan(tickOf({ memory }), busy(45, 1)).busySince).toBeUndefined();
+  // In a cooldown, or with a replica not ready: the window is not of the replicas there are.
+  const cooling = plan(
+    tickOf({ current: 2, ready: 2, memory: { ...memory, ...recorded(5), capacity: 4.6 } }),
+    busy(118, 6),
+  );
+  expect(cooling.capacity).toBe(4.6);
+  const unready = plan(tickOf({ current: 2, ready: 1, memory }), busy(118, 6));
+  expect(unready.capacity).toBeUndefined();
+});
+
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {
   const { recommendations } = decide(
     spec,
@@ -453,6 +528,7 @@ const metrics: fc.Arbitrary<Metric> = fc.oneof(
     kind: fc.constant('value' as const),
     ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
     rps: fc.double({ min: 0.01, max: 1e4, noNaN: true }),
+    inFlight: fc.double({ min: 0, max: 100, noNaN: true }),
   }),
   fc.constant(idle),
   fc.constant(noSeries),
@@ -555,6 +631,7 @@ test('property: never up on a p95 of fewer than MIN_REQUESTS requests in the win
     kind: fc.constant('value' as const),
     ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
     rps: fc.double({ min: 0.001, max: (MIN_REQUESTS - 0.001) / WINDOW_S, noNaN: true }),
+    inFlight: fc.double({ min: 0, max: 100, noNaN: true }),
   });
   fc.assert(
     fc.property(
@@ -643,7 +720,12 @@ test('property: no flapping over sequences of ticks: a steady load whose p95 tra
         const decision = decide(
           s,
           current,
-          { kind: 'value', ms: (load * s.thresholdMs) / seen, rps: 100 },
+          {
+            kind: 'value',
+            ms: (load * s.thresholdMs) / seen,
+            rps: 100,
+            inFlight: (load * s.thresholdMs) / seen / 10,
+          },
           history,
           last,
           at,

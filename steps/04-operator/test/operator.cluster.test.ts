@@ -1,6 +1,6 @@
 /**
  * Step 04 on a real Kubernetes cluster (beat 9), with the LatencyScaler AS SHIPPED
- * (deploy/latencyscaler.yaml: 1-5 replicas, 100 ms, cooldown 45 s, scale-down window 60 s) and
+ * (deploy/latencyscaler.yaml: 1-5 replicas, 100 ms, cooldown 20 s, scale-down window 60 s) and
  * the operator as shipped (2 replicas, leader election). One namespace and one load run serve
  * several promises, in order:
  * RBAC -> one leader -> "no traffic" is a fact -> k6 ramp to 6 VUs: exactly the replicas the

@@ -14,6 +14,7 @@ import {
   P95,
   queryMetrics,
   RATE,
+  IN_FLIGHT,
 } from '../operator/src/prometheus.js';
 import { Health } from '../operator/src/health.js';
 import { LeaderElector, type Lease } from '../operator/src/lease.js';
@@ -22,23 +23,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
   expect(batchQuery('hits', ['hits', 'a.b'])).toBe(
-    '{__name__=~"app:request_latency_seconds:p95_30s|app:requests:rate_30s",namespace="hits",app=~"a\\\\.b|hits"}',
+    '{__name__=~"app:request_latency_seconds:p95_10s|app:requests:rate_10s|app:requests_in_flight:avg_10s",namespace="hits",app=~"a\\\\.b|hits"}',
   );
   const series = (name: string, app: string, value: string) => ({
     metric: { __name__: name, app },
     value: [0, value] as [number, string],
   });
   const metrics = metricsFrom(
-    [series(RATE, 'busy', '42'), series(P95, 'busy', '0.12'), series(RATE, 'idle', '0')],
+    [
+      series(RATE, 'busy', '42'),
+      series(P95, 'busy', '0.12'),
+      series(IN_FLIGHT, 'busy', '5.04'),
+      series(RATE, 'idle', '0'),
+    ],
     ['busy', 'idle', 'typo'],
   );
-  expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42 });
+  expect(metrics.get('busy')).toEqual({ kind: 'value', ms: 120, rps: 42, inFlight: 5.04 });
   expect(metrics.get('idle')).toEqual({ kind: 'no-traffic' });
   expect(metrics.get('typo')).toMatchObject({ kind: 'no-series' });
   // Whole milliseconds, the number status and Events show: 100.4 ms is 100, not over 100.
   expect(
-    metricsFrom([series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004')], ['edge']).get('edge'),
-  ).toEqual({ kind: 'value', ms: 100, rps: 42 });
+    metricsFrom(
+      [series(RATE, 'edge', '42'), series(P95, 'edge', '0.1004'), series(IN_FLIGHT, 'edge', '4.2')],
+      ['edge'],
+    ).get('edge'),
+  ).toEqual({ kind: 'value', ms: 100, rps: 42, inFlight: 4.2 });
 });
 
 test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each tick; between ticks, a new target alone asks again', async () => {
@@ -48,7 +57,9 @@ test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each ti
   const snapshot = new MetricsSnapshot(
     (asked) => {
       queries.push(asked);
-      return Promise.resolve(new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20 }])));
+      return Promise.resolve(
+        new Map(asked.map((t) => [t, { kind: 'value', ms: 80, rps: 20, inFlight: 1.6 }])),
+      );
     },
     () => targets,
     7500,
@@ -57,7 +68,12 @@ test('one Prometheus query per tick, for 1,000 LatencyScalers reconciled each ti
   for (let tick = 0; tick < 10; tick++, clock += 5000) {
     await snapshot.refresh(); // the resync tick
     for (const target of targets)
-      expect(await snapshot.metricFor(target)).toEqual({ kind: 'value', ms: 80, rps: 20 }); // every reconcile
+      expect(await snapshot.metricFor(target)).toEqual({
+        kind: 'value',
+        ms: 80,
+        rps: 20,
+        inFlight: 1.6,
+      }); // every reconcile
   }
   expect(queries.map((q) => q.length)).toEqual(Array(10).fill(1000));
   targets.push('new'); // added between two ticks: its reconcile asks once, the others reuse that answer

@@ -355,7 +355,14 @@ export function createController(deps: Deps) {
     }
 
     const metric = await deps.metricFor(target);
-    const { decision, scale: scaling, message, readyTime } = plan(tick, metric);
+    const {
+      decision,
+      scale: scaling,
+      message,
+      readyTime,
+      capacity,
+      busySince,
+    } = plan(tick, metric);
     const reason = decision.reason;
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
     log.info(
@@ -411,6 +418,9 @@ export function createController(deps: Deps) {
           ? { lastLatencyMs: previous.lastLatencyMs }
           : {}),
       recommendations: decision.recommendations,
+      // Two decimals: a capacity learned again each busy tick changes status only when it moves.
+      ...(capacity !== undefined ? { capacity: Math.round(capacity * 100) / 100 } : {}),
+      ...(busySince ? { busySince } : {}),
       lastDecision: { reason, message },
       conditions: mergeConditions(
         previous?.conditions,

@@ -7,6 +7,7 @@
  * maxOverWindow); below them, weigh() and explain() only assemble the Decision and its sentence.
  * The tests check it row by row and property by property (test/decide.test.ts).
  */
+import { capacityFrom, replicasFor } from './capacity.js';
 
 /** The settings of one LatencyScaler (spec), with the schema's defaults already applied. */
 export interface ScalerSpec {
@@ -31,8 +32,9 @@ export interface ScalerSpec {
  * no series (never scraped, or labels that match nothing) and no answer at all both hold.
  */
 export type Metric =
-  // p95 over the last 30 s (whole ms, as shown: prometheus.ts), and the request rate
-  | { kind: 'value'; ms: number; rps: number }
+  // Over the last WINDOW_S: the p95 (whole ms, as shown: prometheus.ts), the request rate, and the
+  // requests in flight, all replicas together (the demand: capacity.ts)
+  | { kind: 'value'; ms: number; rps: number; inFlight: number }
   | { kind: 'no-traffic' } // the request rate is a recorded 0
   | { kind: 'no-series'; detail: string } // Prometheus answered, but has nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
@@ -100,15 +102,15 @@ export const MAX_STEP_PODS = 4;
  * R-1 at p x R/(R-1); the 20 % left is the band in which noise changes nothing (no flapping).
  */
 export const DOWN_HEADROOM = 0.8;
-/** The window of the p95 and the rate the operator reads (k8s/prometheus/rules.yml: p95_30s). */
-export const WINDOW_S = 30;
+/** The window of what the operator reads (k8s/prometheus/rules.yml, group app-demand). */
+export const WINDOW_S = 10;
 /**
- * A p95 over the threshold is slow only if it is the p95 of at least this many requests in the
- * window (20 above the 95th percentile). Once the load stops, the window's tail holds the last
- * seconds of one replica's requests, whose p95 can be anything: a CI run scaled 3 -> 4 on a p95 of
- * 117 ms with no traffic left.
+ * A p95 counts only if at least one request of the window lies above it: 1 / (1 - 0.95) = 20
+ * requests (2 a second over 10 s). Below that the "p95" is the slowest request, whatever it was.
  */
-export const MIN_REQUESTS = 400;
+export const MIN_REQUESTS = 20;
+/** A p95 of at least this share of the threshold: a busy replica, whose latency grows with load. */
+export const BUSY = 0.5;
 
 // #region decide
 export function decide(
@@ -118,8 +120,9 @@ export function decide(
   history: Recommendation[],
   last: LastScale | undefined,
   now: Date,
+  capacity?: number, // requests in flight one replica holds at the threshold (capacity.ts)
 ): Decision {
-  const weighed = weigh(spec, current, metric, history, last, now);
+  const weighed = weigh(spec, current, metric, history, last, now, capacity);
   const { wanted, behind, highest, cooling, to, hold } = weighed;
   if (current === 0) return hold('ScalingDisabled');
   if (current < spec.minReplicas) return to(spec.minReplicas, 'BelowMinReplicas');
@@ -127,12 +130,11 @@ export function decide(
   // No number is not 0 ms: hold. (No traffic is a number, a rate of 0: it wants minReplicas.)
   if (metric.kind === 'unavailable') return hold('MetricUnavailable');
   if (metric.kind === 'no-series') return hold('NoSeries');
-  // Up: in one step to what p95/threshold wants (at least +1, at most x2 or +4, never past max).
-  // In the cooldown, only to catch up: the p95 still shows the replicas before the last step,
-  // and even those, in proportion, want more than there are now (a queue that keeps growing).
+  // Up: in one step to what the demand needs (at most x2 or +4, never past max). In the cooldown
+  // too, if the demand grew; but never past one step from the replicas before the cooldown.
   if (wanted > current && !cooling) return to(wanted, 'ScaledUp');
   if (wanted > current) return behind > current ? to(behind, 'ScaledUp') : hold('InCooldown');
-  if (isSlow(spec, metric)) return hold('AtMaxReplicas');
+  if (isSlow(spec, metric) && current === spec.maxReplicas) return hold('AtMaxReplicas');
   // Down: one replica, and only if the whole window wanted fewer (highest: its max).
   if (current === spec.minReplicas) return hold('AtMinReplicas');
   if (wanted === current) return hold('WithinTarget');
@@ -146,15 +148,29 @@ export function decide(
  * The replicas one sample wants, from the SEEN replicas its p95 was measured on (the current ones,
  * or in the cooldown the ones before the last step); undefined when there is no number.
  */
-export function wantedReplicas(spec: ScalerSpec, current: number, metric: Metric, seen = current) {
+export function wantedReplicas(
+  spec: ScalerSpec,
+  current: number,
+  metric: Metric,
+  seen = current,
+  capacity?: number,
+) {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max } = spec;
   if (metric.kind === 'no-traffic') return min;
   if (metric.kind !== 'value') return undefined;
-  // p95 falls as 1/replicas under a fixed load: SEEN x p95/t replicas bring it back to t.
+  const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS); // one step from SEEN, at most
+  if (capacity !== undefined) {
+    // The demand there is now, at what one replica holds: up to what it needs; down to the
+    // fewest that keep DOWN_HEADROOM of the capacity for noise; never under min.
+    const need = replicasFor(metric.inFlight, capacity, max);
+    if (need > current) return Math.min(cap, need);
+    const fewest = replicasFor(metric.inFlight, capacity * DOWN_HEADROOM, max);
+    return Math.max(min, Math.min(current, fewest));
+  }
+  // Before any busy window taught the capacity: p95 falls as 1/replicas under a fixed load, so
+  // SEEN x p95/t replicas bring it back to t.
   if (isSlow(spec, metric)) {
     const proportional = Math.ceil((seen * metric.ms) / t);
-    // One step from SEEN at most, a catch-up in the cooldown too: x2 or +4.
-    const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS);
     return Math.min(max, cap, Math.max(seen + 1, proportional));
   }
   // Under t: the fewest that keep p95 under DOWN_HEADROOM x t; never under min, never above now.
@@ -191,6 +207,10 @@ export interface Memory {
   readyTime?: string;
   /** The scale-down window's recommendations. */
   recommendations?: Recommendation[];
+  /** What one replica holds at the threshold (capacity.ts), as the last busy window showed it. */
+  capacity?: number;
+  /** Since when the p95 has been at least BUSY x the threshold (a busy window, whole). */
+  busySince?: string;
 }
 
 /** One tick of one LatencyScaler, as the controller read it. */
@@ -267,6 +287,9 @@ export interface Planned {
   message: string;
   /** status.readyTime to keep. */
   readyTime: string | undefined;
+  /** status.capacity and status.busySince to keep. */
+  capacity: number | undefined;
+  busySince: string | undefined;
 }
 
 /** Decides one tick (unless unfinishedIntent() said to complete a recorded scale first). */
@@ -276,10 +299,24 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const from = cooldownStart(spec, memory.lastScaleTime, readyTime);
   const last = from && { time: from, from: memory.scaledFromReplicas ?? current };
   const history = memory.recommendations ?? [];
+  const cooling = from !== undefined && +now - +from < spec.cooldownSeconds * 1000;
+  const busy =
+    metric.kind === 'value' &&
+    metric.rps * WINDOW_S >= MIN_REQUESTS &&
+    metric.ms >= spec.thresholdMs * BUSY;
+  const busySince = busy ? (memory.busySince ?? rfc3339(now)) : undefined;
+  // Learned only from a window that is busy whole (the demand of a half-idle window is too low)
+  // and shows the replicas there are, all ready (not in a cooldown).
+  const learns =
+    busy && !cooling && tick.ready >= current && +now - Date.parse(busySince!) >= WINDOW_S * 1000;
+  const capacity =
+    learns && metric.kind === 'value'
+      ? capacityFrom(metric.inFlight, current, metric.ms, spec.thresholdMs)
+      : memory.capacity;
   const decision =
     mode === 'paused'
-      ? weigh(spec, current, metric, history, undefined, now).hold('Paused')
-      : decide(spec, current, metric, history, last, now);
+      ? weigh(spec, current, metric, history, undefined, now, capacity).hold('Paused')
+      : decide(spec, current, metric, history, last, now, capacity);
   const changes = decision.desired !== current;
   return {
     decision,
@@ -289,6 +326,8 @@ export function plan(tick: Tick, metric: Metric): Planned {
         ? `dry run, not applied: ${decision.message}`
         : decision.message,
     readyTime,
+    capacity,
+    busySince,
   };
 }
 // #endregion tick
@@ -331,16 +370,17 @@ function weigh(
   history: Recommendation[],
   last: LastScale | undefined,
   now: Date,
+  capacity: number | undefined,
 ) {
   const seconds = spec.scaleDownWindowSeconds;
   const cooling = last !== undefined && +now - +last.time < spec.cooldownSeconds * 1000;
-  const sample = wantedReplicas(spec, current, metric);
+  const sample = wantedReplicas(spec, current, metric, current, capacity);
   const wanted = sample ?? current;
   // In the cooldown of a step up, the p95 is still mostly of the replicas it counted from: SEEN;
   // BEHIND, what the p95 asks of them (current when the step was enough).
   const seen = last && cooling && last.from < current ? last.from : current;
   const behind =
-    seen < current ? (wantedReplicas(spec, current, metric, seen) ?? current) : current;
+    seen < current ? (wantedReplicas(spec, current, metric, seen, capacity) ?? current) : current;
   const window =
     sample === undefined
       ? history
@@ -349,7 +389,7 @@ function weigh(
   const to = (desired: number, reason: Reason): Decision => ({
     desired,
     reason,
-    message: explain(reason, { spec, current, metric, desired, highest, seen }),
+    message: explain(reason, { spec, current, metric, desired, highest, seen, capacity }),
     limited: LIMITS.has(reason) || (desired === spec.maxReplicas && desired > current),
     inCooldown: cooling,
     recommendations: UNWEIGHED.has(reason) ? history : window,
@@ -371,6 +411,7 @@ function explain(
     desired,
     highest,
     seen,
+    capacity,
   }: {
     spec: ScalerSpec;
     current: number;
@@ -378,12 +419,16 @@ function explain(
     desired: number;
     highest: number;
     seen: number;
+    capacity: number | undefined;
   },
 ): string {
   const { thresholdMs: t, minReplicas: min, maxReplicas: max, scaleDownWindowSeconds: w } = spec;
   const said =
     metric.kind === 'value'
-      ? `p95 ${Math.round(metric.ms)} ms`
+      ? `p95 ${Math.round(metric.ms)} ms` +
+        (capacity === undefined
+          ? ''
+          : `, ${metric.inFlight.toFixed(1)} in flight (a replica holds ${capacity.toFixed(1)})`)
       : metric.kind === 'no-traffic'
         ? 'no traffic'
         : metric.kind === 'no-series'
@@ -404,11 +449,13 @@ function explain(
     case 'AtMaxReplicas':
       return `${said} > ${t} ms, at maxReplicas ${max}`;
     case 'ScaledUp':
+      if (capacity !== undefined) return `${said}: ${current} -> ${desired} replicas`;
       return seen < current
         ? `${said} > ${t} ms, still of ${seen} replicas: ` +
             `${current} -> ${desired} replicas (catching up)`
         : `${said} > ${t} ms: ${current} -> ${desired} replicas`;
     case 'InCooldown':
+      if (capacity !== undefined) return `${said}: held in the cooldown`;
       return isSlow(spec, metric)
         ? `${said} > ${t} ms: ` +
             `${wantedReplicas(spec, current, metric) ?? current} replicas after the cooldown`
@@ -416,6 +463,7 @@ function explain(
     case 'AtMinReplicas':
       return `${said}, at minReplicas ${min}`;
     case 'WithinTarget':
+      if (capacity !== undefined) return `${said}: ${current} replicas are what it needs`;
       return metric.kind === 'value' && metric.ms > t
         ? `${said} of ${Math.round(metric.rps * WINDOW_S)} requests: ` +
             `too few to scale on (${MIN_REQUESTS})`

@@ -1,14 +1,16 @@
 /**
  * ONE instant query per tick to Prometheus's HTTP API, for every LatencyScaler of the namespace:
- * the kit's recorded series (k8s/prometheus/rules.yml) of all their targets at once, the p95 and
- * the request rate. The operator never computes a quantile itself, and the Prometheus it asks is
+ * the kit's recorded series (k8s/prometheus/rules.yml, group app-demand) of all their targets at
+ * once: the p95, the request rate and the requests in flight, over 10 s. The operator never computes a quantile itself, and the Prometheus it asks is
  * its own setting (PROMETHEUS_URL), never a field of the resource.
  */
 import type { Metric } from './decide.js';
 
-export const P95 = 'app:request_latency_seconds:p95_30s';
+export const P95 = 'app:request_latency_seconds:p95_10s';
 /** Recorded even when it is 0 (rules.yml), so "no traffic" is a sample and not an absence. */
-export const RATE = 'app:requests:rate_30s';
+export const RATE = 'app:requests:rate_10s';
+/** The demand: requests in flight, all replicas together (Little's law). */
+export const IN_FLIGHT = 'app:requests_in_flight:avg_10s';
 
 /** A string as a PromQL double-quoted literal: backslashes and quotes escaped. */
 export function promString(value: string): string {
@@ -23,9 +25,9 @@ export function regexLiteral(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, (c) => `\\${c}`);
 }
 
-/** Both recorded series of APPS in NAMESPACE, in one selector (the metric name is a label too). */
+/** The recorded series of APPS in NAMESPACE, in one selector (the metric name is a label too). */
 export function batchQuery(namespace: string, apps: string[]): string {
-  const names = promString(`${regexLiteral(P95)}|${regexLiteral(RATE)}`);
+  const names = promString([P95, RATE, IN_FLIGHT].map(regexLiteral).join('|'));
   const targets = promString([...new Set(apps)].sort().map(regexLiteral).join('|'));
   return `{__name__=~${names},namespace=${promString(namespace)},app=~${targets}}`;
 }
@@ -44,6 +46,7 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     const rate = found(RATE, app);
     const rps = Number(rate?.value[1]);
     const seconds = Number(found(P95, app)?.value[1]);
+    const inFlight = Number(found(IN_FLIGHT, app)?.value[1]);
     if (!rate || !Number.isFinite(rps))
       metrics.set(app, {
         kind: 'no-series',
@@ -54,12 +57,12 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     else if (rps === 0) metrics.set(app, { kind: 'no-traffic' });
     // Whole milliseconds, as status and Events show it: a p95 of 100.4 ms, shown as 100, once
     // scaled up "over 100 ms" in a CI run; now the number compared is the number shown.
-    else if (Number.isFinite(seconds))
-      metrics.set(app, { kind: 'value', ms: Math.round(seconds * 1000), rps });
+    else if (Number.isFinite(seconds) && Number.isFinite(inFlight))
+      metrics.set(app, { kind: 'value', ms: Math.round(seconds * 1000), rps, inFlight });
     else
       metrics.set(app, {
         kind: 'no-series',
-        detail: `Prometheus records a request rate but no p95 for app="${app}"`,
+        detail: `Prometheus records a request rate but no p95 or requests in flight for app="${app}"`,
       });
   }
   return metrics;

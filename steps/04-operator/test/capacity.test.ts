@@ -1,0 +1,67 @@
+/**
+ * The capacity model (operator/src/capacity.ts): requests spread at random over the replicas, a
+ * replica's p95 in proportion to what it works on. Pure: checked against the figures the e2e
+ * test measured on kind (6 users: p95 ~130 ms on 1 replica, ~118 ms on 2, ~85 ms on 3) and by
+ * properties.
+ */
+import fc from 'fast-check';
+import { capacityFrom, replicasFor, sharedWith } from '../operator/src/capacity.js';
+
+test('a request shares its replica with the 95th percentile of a binomial draw of the others', () => {
+  expect(sharedWith(6, 1)).toBe(6); // all on one
+  expect(sharedWith(6, 2)).toBe(5); // 1 + Binomial(5, 1/2): P(<= 3) = 0.81, P(<= 4) = 0.97
+  expect(sharedWith(6, 3)).toBe(4); // 1 + Binomial(5, 1/3): P(<= 2) = 0.79, P(<= 3) = 0.95
+  expect(sharedWith(1, 3)).toBe(1); // one request in flight: alone wherever it lands
+  expect(sharedWith(0.4, 1)).toBe(1); // less than one on average: rounds to one
+});
+
+test("the capacity learned from the e2e test's three measured windows is nearly the same (4.2-4.7): the spread explains why 2 replicas were not enough", () => {
+  const learned = [
+    capacityFrom(6, 1, 130, 100),
+    capacityFrom(6, 2, 118, 100),
+    capacityFrom(6, 3, 85, 100),
+  ];
+  expect(learned.map((c) => Math.round(c * 10) / 10)).toEqual([4.6, 4.2, 4.7]);
+  // From any of them, 6 users need exactly 3 replicas (the e2e test's count), 1 user needs 1.
+  for (const c of learned) expect(replicasFor(6, c, 5)).toBe(3);
+  for (const c of learned) expect(replicasFor(1, c, 5)).toBe(1);
+});
+
+test('replicasFor: never more than max; max when even max is not enough', () => {
+  expect(replicasFor(100, 4.6, 5)).toBe(5);
+  expect(replicasFor(0, 4.6, 5)).toBe(1);
+});
+
+test('property: more demand never needs fewer replicas, and more capacity never needs more', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 60, noNaN: true }),
+      fc.double({ min: 0, max: 60, noNaN: true }),
+      fc.double({ min: 1, max: 20, noNaN: true }),
+      fc.double({ min: 1, max: 20, noNaN: true }),
+      (l1, l2, c1, c2) => {
+        const [lo, hi] = l1 <= l2 ? [l1, l2] : [l2, l1];
+        const [small, big] = c1 <= c2 ? [c1, c2] : [c2, c1];
+        return (
+          replicasFor(lo, small, 30) <= replicasFor(hi, small, 30) &&
+          replicasFor(lo, big, 30) <= replicasFor(lo, small, 30)
+        );
+      },
+    ),
+  );
+});
+
+test('property: the replicas it names hold the demand (sharedWith <= capacity), and one fewer would not', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 60 }),
+      fc.double({ min: 2, max: 20, noNaN: true }), // a replica that holds 2 at least
+      (inFlight, capacity) => {
+        const r = replicasFor(inFlight, capacity, 1000);
+        return (
+          sharedWith(inFlight, r) <= capacity && (r === 1 || sharedWith(inFlight, r - 1) > capacity)
+        );
+      },
+    ),
+  );
+});
