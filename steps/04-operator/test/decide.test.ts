@@ -452,26 +452,35 @@ test('a trickle on replicas set by hand goes back to 1: one request in flight ne
   expect(decide(spec, 2, trickle, history, undefined, now).reason).toBe('WithinTarget');
 });
 
-test('plan: the capacity is learned only from a window busy whole, outside a cooldown, with every replica ready', () => {
-  const memory = { busySince: iso(12) };
-  const learned = plan(tickOf({ memory }), busy(130, 6));
+test('plan: the capacity is learned only from a busy, steady window, outside a cooldown, with every replica ready', () => {
+  const steady = (p95: number, inFlight: number, now = inFlight): Metric => ({
+    kind: 'value',
+    ms: p95,
+    rps: (inFlight * 1000) / p95,
+    inFlight,
+    inFlightNow: now,
+  });
+  const learned = plan(tickOf(), steady(130, 6));
   expect(learned.capacity).toBeCloseTo(4.62, 2);
   expect(learned.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
-  // Busy for 5 s only: the window still holds idle seconds, its demand is too low.
-  const fresh = plan(tickOf({ memory: { busySince: iso(5) } }), busy(130, 6));
-  expect(fresh.capacity).toBeUndefined();
-  expect(fresh.decision).toMatchObject({ desired: 2, reason: 'ScaledUp' }); // the p95 model
-  // Busy starts now; and it ends when the p95 falls under half the threshold.
-  expect(plan(tickOf(), busy(130, 6)).busySince).toBe(iso(0));
-  expect(plan(tickOf({ memory }), busy(45, 1)).busySince).toBeUndefined();
+  // A load starting (6 in flight over the last 4 s, 3 over 10 s: idle seconds in the window) or
+  // ending (1 now, 6 over 10 s): its demand is too low for its p95. Nothing learned; the p95 model.
+  const starting = plan(tickOf(), steady(130, 3, 6));
+  expect(starting.capacity).toBeUndefined();
+  expect(starting.decision).toMatchObject({ desired: 2, reason: 'ScaledUp' });
+  expect(plan(tickOf({ current: 3, memory: { capacity: 4.6 } }), steady(82, 6, 1)).capacity).toBe(
+    4.6,
+  );
+  // Not busy (the p95 on its 40 ms floor), or no 4 s figure: nothing learned.
+  expect(plan(tickOf(), steady(45, 1)).capacity).toBeUndefined();
+  expect(plan(tickOf(), busy(130, 6)).capacity).toBeUndefined();
   // In a cooldown, or with a replica not ready: the window is not of the replicas there are.
   const cooling = plan(
-    tickOf({ current: 2, ready: 2, memory: { ...memory, ...recorded(5), capacity: 4.6 } }),
-    busy(118, 6),
+    tickOf({ current: 2, ready: 2, memory: { ...recorded(5), capacity: 4.6 } }),
+    steady(118, 6),
   );
   expect(cooling.capacity).toBe(4.6);
-  const unready = plan(tickOf({ current: 2, ready: 1, memory }), busy(118, 6));
-  expect(unready.capacity).toBeUndefined();
+  expect(plan(tickOf({ current: 2, ready: 1 }), steady(118, 6)).capacity).toBeUndefined();
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {

@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 test('Prometheus: one query for every target, names escaped; rate 0 is "no traffic", no rate is "no series"', () => {
   expect(batchQuery('hits', ['hits', 'a.b'])).toBe(
-    '{__name__=~"app:request_latency_seconds:p95_10s|app:requests:rate_10s|app:requests_in_flight:avg_10s",namespace="hits",app=~"a\\\\.b|hits"}',
+    '{__name__=~"app:request_latency_seconds:p95_10s|app:requests:rate_10s|app:requests_in_flight:avg_10s|app:requests_in_flight:avg_4s",namespace="hits",app=~"a\\\\.b|hits"}',
   );
   const series = (name: string, app: string, value: string) => ({
     metric: { __name__: name, app },

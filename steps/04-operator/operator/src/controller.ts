@@ -355,14 +355,7 @@ export function createController(deps: Deps) {
     }
 
     const metric = await deps.metricFor(target);
-    const {
-      decision,
-      scale: scaling,
-      message,
-      readyTime,
-      capacity,
-      busySince,
-    } = plan(tick, metric);
+    const { decision, scale: scaling, message, readyTime, capacity } = plan(tick, metric);
     const reason = decision.reason;
     if (metric.kind === 'value') latencyGauge.set({ namespace, name }, metric.ms);
     log.info(
@@ -420,7 +413,6 @@ export function createController(deps: Deps) {
       recommendations: decision.recommendations,
       // Two decimals: a capacity learned again each busy tick changes status only when it moves.
       ...(capacity !== undefined ? { capacity: Math.round(capacity * 100) / 100 } : {}),
-      ...(busySince ? { busySince } : {}),
       lastDecision: { reason, message },
       conditions: mergeConditions(
         previous?.conditions,

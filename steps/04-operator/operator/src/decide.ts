@@ -34,7 +34,8 @@ export interface ScalerSpec {
 export type Metric =
   // Over the last WINDOW_S: the p95 (whole ms, as shown: prometheus.ts), the request rate, and the
   // requests in flight, all replicas together (the demand: capacity.ts)
-  | { kind: 'value'; ms: number; rps: number; inFlight: number }
+  // (and over the last 4 s: inFlightNow, when Prometheus has it)
+  | { kind: 'value'; ms: number; rps: number; inFlight: number; inFlightNow?: number }
   | { kind: 'no-traffic' } // the request rate is a recorded 0
   | { kind: 'no-series'; detail: string } // Prometheus answered, but has nothing for this target
   | { kind: 'unavailable'; error: string }; // Prometheus did not answer, or answered nonsense
@@ -111,6 +112,11 @@ export const WINDOW_S = 10;
 export const MIN_REQUESTS = 20;
 /** A p95 of at least this share of the threshold: a busy replica, whose latency grows with load. */
 export const BUSY = 0.5;
+/**
+ * A steady load: the requests in flight over the last 4 s within this share of the 10 s figure.
+ * A window in which a load starts or ends holds idle seconds: its demand is too low for its p95.
+ */
+export const STEADY = 0.2;
 
 // #region decide
 export function decide(
@@ -209,8 +215,6 @@ export interface Memory {
   recommendations?: Recommendation[];
   /** What one replica holds at the threshold (capacity.ts), as the last busy window showed it. */
   capacity?: number;
-  /** Since when the p95 has been at least BUSY x the threshold (a busy window, whole). */
-  busySince?: string;
 }
 
 /** One tick of one LatencyScaler, as the controller read it. */
@@ -287,9 +291,8 @@ export interface Planned {
   message: string;
   /** status.readyTime to keep. */
   readyTime: string | undefined;
-  /** status.capacity and status.busySince to keep. */
+  /** status.capacity to keep. */
   capacity: number | undefined;
-  busySince: string | undefined;
 }
 
 /** Decides one tick (unless unfinishedIntent() said to complete a recorded scale first). */
@@ -300,15 +303,15 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const last = from && { time: from, from: memory.scaledFromReplicas ?? current };
   const history = memory.recommendations ?? [];
   const cooling = from !== undefined && +now - +from < spec.cooldownSeconds * 1000;
-  const busy =
+  // Learned only from a busy, steady window (no load starting or ending in it) that shows the
+  // replicas there are, all ready (not in a cooldown).
+  const learns =
     metric.kind === 'value' &&
     metric.rps * WINDOW_S >= MIN_REQUESTS &&
-    metric.ms >= spec.thresholdMs * BUSY;
-  const busySince = busy ? (memory.busySince ?? rfc3339(now)) : undefined;
-  // Learned only from a window that is busy whole (the demand of a half-idle window is too low)
-  // and shows the replicas there are, all ready (not in a cooldown).
-  const learns =
-    busy && !cooling && tick.ready >= current && +now - Date.parse(busySince!) >= WINDOW_S * 1000;
+    metric.ms >= spec.thresholdMs * BUSY &&
+    Math.abs((metric.inFlightNow ?? Infinity) - metric.inFlight) <= STEADY * metric.inFlight &&
+    !cooling &&
+    tick.ready >= current;
   const capacity =
     learns && metric.kind === 'value'
       ? capacityFrom(metric.inFlight, current, metric.ms, spec.thresholdMs)
@@ -327,7 +330,6 @@ export function plan(tick: Tick, metric: Metric): Planned {
         : decision.message,
     readyTime,
     capacity,
-    busySince,
   };
 }
 // #endregion tick

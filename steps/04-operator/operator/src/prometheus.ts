@@ -11,6 +11,8 @@ export const P95 = 'app:request_latency_seconds:p95_10s';
 export const RATE = 'app:requests:rate_10s';
 /** The demand: requests in flight, all replicas together (Little's law). */
 export const IN_FLIGHT = 'app:requests_in_flight:avg_10s';
+/** The same over the last 4 s: a steady load shows about the same (decide.ts STEADY). */
+export const IN_FLIGHT_NOW = 'app:requests_in_flight:avg_4s';
 
 /** A string as a PromQL double-quoted literal: backslashes and quotes escaped. */
 export function promString(value: string): string {
@@ -27,7 +29,7 @@ export function regexLiteral(value: string): string {
 
 /** The recorded series of APPS in NAMESPACE, in one selector (the metric name is a label too). */
 export function batchQuery(namespace: string, apps: string[]): string {
-  const names = promString([P95, RATE, IN_FLIGHT].map(regexLiteral).join('|'));
+  const names = promString([P95, RATE, IN_FLIGHT, IN_FLIGHT_NOW].map(regexLiteral).join('|'));
   const targets = promString([...new Set(apps)].sort().map(regexLiteral).join('|'));
   return `{__name__=~${names},namespace=${promString(namespace)},app=~${targets}}`;
 }
@@ -47,6 +49,7 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     const rps = Number(rate?.value[1]);
     const seconds = Number(found(P95, app)?.value[1]);
     const inFlight = Number(found(IN_FLIGHT, app)?.value[1]);
+    const now = Number(found(IN_FLIGHT_NOW, app)?.value[1]); // NaN when missing: not steady
     if (!rate || !Number.isFinite(rps))
       metrics.set(app, {
         kind: 'no-series',
@@ -58,7 +61,13 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     // Whole milliseconds, as status and Events show it: a p95 of 100.4 ms, shown as 100, once
     // scaled up "over 100 ms" in a CI run; now the number compared is the number shown.
     else if (Number.isFinite(seconds) && Number.isFinite(inFlight))
-      metrics.set(app, { kind: 'value', ms: Math.round(seconds * 1000), rps, inFlight });
+      metrics.set(app, {
+        kind: 'value',
+        ms: Math.round(seconds * 1000),
+        rps,
+        inFlight,
+        ...(Number.isFinite(now) ? { inFlightNow: now } : {}),
+      });
     else
       metrics.set(app, {
         kind: 'no-series',

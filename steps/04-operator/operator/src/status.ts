@@ -45,8 +45,6 @@ export interface ScalerStatus {
   recommendations?: Recommendation[];
   /** What one replica holds at the threshold, learned from the last busy window (capacity.ts). */
   capacity?: number;
-  /** Since when the p95 has been busy (decide.ts BUSY): a window is learned from once busy whole. */
-  busySince?: string;
   /** time: when the status last changed (not when the last reconcile ran: no heartbeat). */
   lastDecision?: { reason: string; message: string; time: string };
   conditions?: Condition[];
