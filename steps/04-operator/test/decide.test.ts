@@ -452,35 +452,38 @@ test('a trickle on replicas set by hand goes back to 1: one request in flight ne
   expect(decide(spec, 2, trickle, history, undefined, now).reason).toBe('WithinTarget');
 });
 
-test('plan: the capacity is learned only from a busy, steady window, outside a cooldown, with every replica ready', () => {
-  const steady = (p95: number, inFlight: number, now = inFlight): Metric => ({
+test('plan: the capacity is learned from a busy window whose load is not ending, outside a cooldown, with every replica ready', () => {
+  const now4 = (p95: number, inFlight: number, last4s = inFlight): Metric => ({
     kind: 'value',
     ms: p95,
     rps: (inFlight * 1000) / p95,
     inFlight,
-    inFlightNow: now,
+    inFlightNow: last4s,
   });
-  const learned = plan(tickOf(), steady(130, 6));
+  const learned = plan(tickOf(), now4(130, 6));
   expect(learned.capacity).toBeCloseTo(4.62, 2);
   expect(learned.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
-  // A load starting (6 in flight over the last 4 s, 3 over 10 s: idle seconds in the window) or
-  // ending (1 now, 6 over 10 s): its demand is too low for its p95. Nothing learned; the p95 model.
-  const starting = plan(tickOf(), steady(130, 3, 6));
-  expect(starting.capacity).toBeUndefined();
-  expect(starting.decision).toMatchObject({ desired: 2, reason: 'ScaledUp' });
-  expect(plan(tickOf({ current: 3, memory: { capacity: 4.6 } }), steady(82, 6, 1)).capacity).toBe(
+  // A load starting: 3 in flight over 10 s (idle seconds in the window), 6 over the last 4 s. The
+  // demand is the last 4 s: the same capacity, 1 -> 3 at once.
+  const starting = plan(tickOf(), now4(130, 3, 6));
+  expect(starting.capacity).toBeCloseTo(4.62, 2);
+  expect(starting.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  // A load ending (1 in flight now, 6 over 10 s, the p95 still of the load): nothing learned.
+  expect(plan(tickOf({ current: 3, memory: { capacity: 4.6 } }), now4(82, 6, 1)).capacity).toBe(
     4.6,
   );
-  // Not busy (the p95 on its 40 ms floor), or no 4 s figure: nothing learned.
-  expect(plan(tickOf(), steady(45, 1)).capacity).toBeUndefined();
-  expect(plan(tickOf(), busy(130, 6)).capacity).toBeUndefined();
+  // Not busy (the p95 on its 40 ms floor), or no 4 s figure: nothing learned; the p95 model.
+  expect(plan(tickOf(), now4(45, 1)).capacity).toBeUndefined();
+  const no4s = plan(tickOf(), busy(130, 6));
+  expect(no4s.capacity).toBeUndefined();
+  expect(no4s.decision).toMatchObject({ desired: 2, reason: 'ScaledUp' });
   // In a cooldown, or with a replica not ready: the window is not of the replicas there are.
   const cooling = plan(
     tickOf({ current: 2, ready: 2, memory: { ...recorded(5), capacity: 4.6 } }),
-    steady(118, 6),
+    now4(118, 6),
   );
   expect(cooling.capacity).toBe(4.6);
-  expect(plan(tickOf({ current: 2, ready: 1 }), steady(118, 6)).capacity).toBeUndefined();
+  expect(plan(tickOf({ current: 2, ready: 1 }), now4(118, 6)).capacity).toBeUndefined();
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {

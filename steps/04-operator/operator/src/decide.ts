@@ -113,10 +113,13 @@ export const MIN_REQUESTS = 20;
 /** A p95 of at least this share of the threshold: a busy replica, whose latency grows with load. */
 export const BUSY = 0.5;
 /**
- * A steady load: the requests in flight over the last 4 s within this share of the 10 s figure.
- * A window in which a load starts or ends holds idle seconds: its demand is too low for its p95.
+ * A load that is not ending: the requests in flight over the last 4 s at least (1 - FALLING) of
+ * the 10 s figure. A window in which a load ends holds idle seconds under a p95 still of the load.
  */
-export const STEADY = 0.2;
+export const FALLING = 0.2;
+/** The demand: the requests in flight over the last 4 s (over 10 s where there is no 4 s figure). */
+export const demandOf = (metric: Metric & { kind: 'value' }) =>
+  metric.inFlightNow ?? metric.inFlight;
 
 // #region decide
 export function decide(
@@ -168,9 +171,9 @@ export function wantedReplicas(
   if (capacity !== undefined) {
     // The demand there is now, at what one replica holds: up to what it needs; down to the
     // fewest that keep DOWN_HEADROOM of the capacity for noise; never under min.
-    const need = replicasFor(metric.inFlight, capacity, max);
+    const need = replicasFor(demandOf(metric), capacity, max);
     if (need > current) return Math.min(cap, need);
-    const fewest = replicasFor(metric.inFlight, capacity * DOWN_HEADROOM, max);
+    const fewest = replicasFor(demandOf(metric), capacity * DOWN_HEADROOM, max);
     return Math.max(min, Math.min(current, fewest));
   }
   // Before any busy window taught the capacity: p95 falls as 1/replicas under a fixed load, so
@@ -303,18 +306,18 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const last = from && { time: from, from: memory.scaledFromReplicas ?? current };
   const history = memory.recommendations ?? [];
   const cooling = from !== undefined && +now - +from < spec.cooldownSeconds * 1000;
-  // Learned only from a busy, steady window (no load starting or ending in it) that shows the
-  // replicas there are, all ready (not in a cooldown).
+  // Learned only from a busy window whose load is not ending (a starting one is read at its
+  // last 4 s) and that shows the replicas there are, all ready (not in a cooldown).
   const learns =
     metric.kind === 'value' &&
     metric.rps * WINDOW_S >= MIN_REQUESTS &&
     metric.ms >= spec.thresholdMs * BUSY &&
-    Math.abs((metric.inFlightNow ?? Infinity) - metric.inFlight) <= STEADY * metric.inFlight &&
+    (metric.inFlightNow ?? -Infinity) >= (1 - FALLING) * metric.inFlight &&
     !cooling &&
     tick.ready >= current;
   const capacity =
     learns && metric.kind === 'value'
-      ? capacityFrom(metric.inFlight, current, metric.ms, spec.thresholdMs)
+      ? capacityFrom(demandOf(metric), current, metric.ms, spec.thresholdMs)
       : memory.capacity;
   const decision =
     mode === 'paused'
@@ -430,7 +433,7 @@ function explain(
       ? `p95 ${Math.round(metric.ms)} ms` +
         (capacity === undefined
           ? ''
-          : `, ${metric.inFlight.toFixed(1)} in flight (a replica holds ${capacity.toFixed(1)})`)
+          : `, ${demandOf(metric).toFixed(1)} in flight (a replica holds ${capacity.toFixed(1)})`)
       : metric.kind === 'no-traffic'
         ? 'no traffic'
         : metric.kind === 'no-series'
