@@ -12,7 +12,7 @@ export interface Sample {
   replicas: number;
   /** Replicas ready to serve. */
   ready: number;
-  /** Prometheus's p95 over the last 30 s, in ms; null when it has no sample (no traffic). */
+  /** Prometheus's p95 over the last 10 s, in ms; null when it has no sample (no traffic). */
   p95: number | null;
   /** When Prometheus's rule recorded that p95 (same clock as t): earlier than t by up to its 5 s interval. */
   p95At?: number;
