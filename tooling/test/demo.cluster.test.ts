@@ -1,9 +1,9 @@
 /**
  * `./kit demo --auto --from operator` on the kit's cluster: the talk's last beat, as the
  * audience sees it, leaves a summary.json that keeps the promise. Under 6 closed loops on /slow
- * the operator adds at least the replicas the capacity model needs and never more than
- * maxReplicas, p95 recovers under 100 ms before the load ends, and with the light traffic after
- * the rush the replicas go back to minReplicas. The plot is written too.
+ * the operator goes in one step to the replicas the capacity model needs, p95 recovers under
+ * 100 ms within 20 s, and with the light traffic after the rush the replicas go back to
+ * minReplicas. The plot is written too.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
@@ -39,7 +39,7 @@ interface Summary {
   k6: { requests: number; p95Ms: number; failedRate: number };
 }
 
-test('the operator beat: scales up as the capacity model needs, p95 recovers under 100 ms, back to minReplicas', async () => {
+test('the operator beat: up in one step to what the capacity model needs, p95 under 100 ms within 20 s, back to minReplicas', async () => {
   const started = Date.now();
   const { stdout } = await execFileAsync(
     `${KIT_ROOT}/kit`,
@@ -53,13 +53,17 @@ test('the operator beat: scales up as the capacity model needs, p95 recovers und
   console.log(JSON.stringify(summary, null, 2));
 
   expect(summary.spec).toMatchObject({ thresholdMs: 100, minReplicas: 1, maxReplicas: 5 }); // deploy/latencyscaler.yaml
-  expect(summary.replicasNeeded).toBe(2); // 6 loops, 2 slots of 40 ms, spread evenly: 120 ms on one replica, 80 ms on two
-  // Through the NodePort, kube-proxy spreads new connections at random, so two replicas still see
-  // p95 ~120 ms (measured: steps/04-operator/README.md) and the operator settles at exactly 3, as
-  // the operator's own end-to-end test asserts for the same 6 users.
+  // 6 loops, 2 slots of 40 ms, dealt at random by kube-proxy: 3 replicas keep 95 % of requests
+  // within two turns (metrics.ts); the operator's own end-to-end test asserts 3 for the same load.
+  expect(summary.replicasNeeded).toBe(3);
+  // p95 crossed 100 ms, and the operator went to 3 in one step, sized for the demand,
   expect(summary.peakReplicas).toBe(3);
-  expect(summary.breachToFirstScaleS).not.toBeNull(); // p95 crossed 100 ms, and the operator scaled up,
-  expect(summary.breachToRecoveredS).not.toBeNull(); // p95 was under 100 ms until the load ended,
+  expect(summary.scaleEvents[0]).toMatchObject({ from: 1, to: 3 });
+  expect(summary.breachToFirstScaleS).not.toBeNull();
+  // and the 10 s p95 it reads was under 100 ms within 20 s of the breach, until the load ended
+  // (the beat's promise: docs/DEMO.md),
+  expect(summary.breachToRecoveredS).not.toBeNull();
+  expect(summary.breachToRecoveredS!).toBeLessThanOrEqual(20);
   expect(summary.backToMinS).not.toBeNull(); // and after the rush the replicas went back to min.
   expect(summary.scaleEvents.at(-1)).toMatchObject({ to: summary.spec.minReplicas });
   expect(summary.shareUnderThreshold).not.toBeNull();

@@ -27,6 +27,7 @@ function binomialCdf(k: number, n: number, p: number): number {
   return sum;
 }
 
+// #region capacity
 /**
  * The QUANTILE of the requests one request shares its replica with, itself included, when
  * IN_FLIGHT requests are spread at random over REPLICAS.
@@ -41,6 +42,16 @@ export function sharedWith(inFlight: number, replicas: number): number {
 }
 
 /**
+ * The fewest replicas (1 to MAX) at which IN_FLIGHT requests, spread at random, keep the p95
+ * under the threshold: sharedWith <= CAPACITY. MAX when even MAX is not enough.
+ */
+export function replicasFor(inFlight: number, capacity: number, max: number): number {
+  for (let r = 1; r < max; r++) if (sharedWith(inFlight, r) <= capacity) return r;
+  return max;
+}
+// #endregion capacity
+
+/**
  * What one replica holds with its p95 at the threshold, from a window whose p95 was P95 ms on
  * REPLICAS with IN_FLIGHT requests in flight: latency grows in proportion to the requests a
  * replica works on (the capacity model of step 03), so at the threshold it holds
@@ -53,13 +64,4 @@ export function capacityFrom(
   thresholdMs: number,
 ): number {
   return (sharedWith(inFlight, replicas) * thresholdMs) / p95Ms;
-}
-
-/**
- * The fewest replicas (1 to MAX) at which IN_FLIGHT requests, spread at random, keep the p95
- * under the threshold: sharedWith <= CAPACITY. MAX when even MAX is not enough.
- */
-export function replicasFor(inFlight: number, capacity: number, max: number): number {
-  for (let r = 1; r < max; r++) if (sharedWith(inFlight, r) <= capacity) return r;
-  return max;
 }

@@ -15,8 +15,8 @@ export interface ScalerSpec {
   minReplicas: number;
   maxReplicas: number;
   /**
-   * After any scale, no other for this long: the 30 s p95 window must show the new replicas
-   * first.
+   * After any scale, nothing down and nothing learned for this long: the 10 s window must show
+   * the new replicas first (up, only as far as one step from the replicas before it).
    */
   cooldownSeconds: number;
   /**
@@ -42,7 +42,7 @@ export type Metric =
 
 /**
  * The last scale: when its cooldown counts from, and the replicas it counted from (before it, or
- * for a catch-up, before the step it caught up with). Until the 30 s p95 window has seen the new
+ * for a catch-up, before the step it caught up with). Until the 10 s window has seen the new
  * replicas, the p95 is still mostly that of FROM replicas.
  */
 export interface LastScale {
@@ -57,7 +57,7 @@ export interface Recommendation {
 }
 
 export type Reason =
-  | 'ScaledUp' // p95 over the threshold: up in proportion, at most x2 or +4 (cooldown: a catch-up)
+  | 'ScaledUp' // the demand needs more: up in one step, at most x2 or +4 (in the cooldown too)
   | 'ScaledDown' // a whole window of recommendations allowed one replica less
   | 'BelowMinReplicas' // fewer replicas than minReplicas: brought up to it
   | 'AboveMaxReplicas' // more replicas than maxReplicas: brought down to it
@@ -98,9 +98,10 @@ export interface Decision {
 export const MAX_STEP_FACTOR = 2;
 export const MAX_STEP_PODS = 4;
 /**
- * One replica less only if the p95 it predicts stays under this share of the threshold. p95 grows
- * as 1/replicas under a fixed load (README: the capacity model), so R replicas at p95 p give
- * R-1 at p x R/(R-1); the 20 % left is the band in which noise changes nothing (no flapping).
+ * One replica less only if the replicas left keep this share of the threshold: of a replica's
+ * capacity (capacity.ts), or before one is learned, of the p95 it predicts (p95 grows as
+ * 1/replicas under a fixed load: R-1 replicas give p x R/(R-1)). The 20 % left is the band in
+ * which noise changes nothing (no flapping).
  */
 export const DOWN_HEADROOM = 0.8;
 /** The window of what the operator reads (k8s/prometheus/rules.yml, group app-demand). */

@@ -1,7 +1,8 @@
 /**
  * ONE instant query per tick to Prometheus's HTTP API, for every LatencyScaler of the namespace:
  * the kit's recorded series (k8s/prometheus/rules.yml, group app-demand) of all their targets at
- * once: the p95, the request rate and the requests in flight, over 10 s. The operator never computes a quantile itself, and the Prometheus it asks is
+ * once: the p95, the request rate and the requests in flight, over 10 s (and the requests in
+ * flight over 4 s). The operator never computes a quantile itself, and the Prometheus it asks is
  * its own setting (PROMETHEUS_URL), never a field of the resource.
  */
 import type { Metric } from './decide.js';
@@ -11,7 +12,7 @@ export const P95 = 'app:request_latency_seconds:p95_10s';
 export const RATE = 'app:requests:rate_10s';
 /** The demand: requests in flight, all replicas together (Little's law). */
 export const IN_FLIGHT = 'app:requests_in_flight:avg_10s';
-/** The same over the last 4 s: a steady load shows about the same (decide.ts STEADY). */
+/** The same over the last 4 s: the demand now, and whether a load is ending (decide.ts FALLING). */
 export const IN_FLIGHT_NOW = 'app:requests_in_flight:avg_4s';
 
 /** A string as a PromQL double-quoted literal: backslashes and quotes escaped. */
