@@ -67,7 +67,11 @@ export async function renderPlot(
             mark: { type: 'line', color: '#e45756', point: { size: 12, color: '#e45756' } },
             encoding: {
               x,
-              y: { field: 'value', type: 'quantitative', title: 'p95 latency over 10 s (ms, Prometheus)' },
+              y: {
+                field: 'value',
+                type: 'quantitative',
+                title: 'p95 latency over 10 s (ms, Prometheus)',
+              },
             },
           },
           {

@@ -118,7 +118,7 @@ export const BUSY = 0.5;
  * the 10 s figure. A window in which a load ends holds idle seconds under a p95 still of the load.
  */
 export const FALLING = 0.2;
-/** The demand: the requests in flight over the last 4 s (over 10 s where there is no 4 s figure). */
+/** The demand: the requests in flight over the last 4 s (over 10 s without a 4 s figure). */
 export const demandOf = (metric: Metric & { kind: 'value' }) =>
   metric.inFlightNow ?? metric.inFlight;
 

@@ -72,7 +72,7 @@ export function metricsFrom(result: Series[], apps: string[]): Map<string, Metri
     else
       metrics.set(app, {
         kind: 'no-series',
-        detail: `Prometheus records a request rate but no p95 or requests in flight for app="${app}"`,
+        detail: `Prometheus records a request rate but no p95 or in-flight figure for app="${app}"`,
       });
   }
   return metrics;
