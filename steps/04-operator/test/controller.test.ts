@@ -314,21 +314,26 @@ async function tickOnce(w: ReturnType<typeof world>) {
   await w.elector.tryOnce();
   await w.controller.reconcile(KEY);
 }
+/** Ticks every 5 s (the clock first) until K scales are written, for at most SECONDS. */
+async function tickUntilScales(w: ReturnType<typeof world>, k: number, seconds = 120) {
+  for (let t = 5; t <= seconds && scaleWrites(w).length < k; t += 5) {
+    w.tick(5000);
+    await tickOnce(w);
+  }
+}
+/** The status of the operator's own scale FROM -> TO, written AGO ms before START. */
+const recordedScale = (from: number, to: number, ago: number, message: string): ScalerStatus => ({
+  currentReplicas: from,
+  desiredReplicas: to,
+  scaledFromReplicas: from,
+  lastScaleTime: at(START - ago),
+  lastDecision: { reason: to > from ? 'ScaledUp' : 'ScaledDown', message, time: at(START - ago) },
+});
 
 test('the intent path: a scale recorded in status, in its cooldown, that the Deployment does not show yet (a crash between the status write and the scale) is completed: that scale only, no new decision, one Event', async () => {
   const w = world({
     replicas: 1,
-    status: {
-      currentReplicas: 1,
-      desiredReplicas: 3,
-      scaledFromReplicas: 1,
-      lastScaleTime: at(START - 10_000),
-      lastDecision: {
-        reason: 'ScaledUp',
-        message: 'p95 300 ms > 100 ms: 1 -> 3 replicas',
-        time: at(START - 10_000),
-      },
-    },
+    status: recordedScale(1, 3, 10_000, 'p95 300 ms > 100 ms: 1 -> 3 replicas'),
   });
   w.api.metric = { kind: 'value', ms: 2000, rps: 100, inFlight: 200 }; // a new decision would ask for 5 (max)
   await tickOnce(w);
@@ -359,16 +364,8 @@ test('dryRun switched off inside a cooldown: nothing the dry run recorded is exe
     replicas: 2,
     spec: { dryRun: true },
     status: {
-      currentReplicas: 1,
-      desiredReplicas: 2,
-      scaledFromReplicas: 1,
-      lastScaleTime: at(START - 10_000),
+      ...recordedScale(1, 2, 10_000, 'p95 200 ms > 100 ms: 1 -> 2 replicas'),
       readyTime: at(START - 5000),
-      lastDecision: {
-        reason: 'ScaledUp',
-        message: 'p95 200 ms > 100 ms: 1 -> 2 replicas',
-        time: at(START - 10_000),
-      },
     },
   });
   await tickOnce(w); // p95 300 ms, still of 1 replica: the dry run would catch up to 3
@@ -420,20 +417,12 @@ test('restart safety: a leader killed 5 s after a scale-up; the new leader makes
   // (45 s) counts from then, and ends at START + 43 s. p95 300 ms is still of 1 replica (3 is
   // enough); on 3 replicas it would ask for 5 (max).
   const old: ScalerStatus = {
-    currentReplicas: 1,
-    desiredReplicas: 3,
-    scaledFromReplicas: 1,
-    lastScaleTime: at(START - 5000),
+    ...recordedScale(1, 3, 5000, 'p95 300 ms > 100 ms: 1 -> 3 replicas'),
     readyTime: at(START - 2000),
     recommendations: [
       { time: at(START - 65_000), replicas: 1 },
       { time: at(START - 5000), replicas: 3 },
     ],
-    lastDecision: {
-      reason: 'ScaledUp',
-      message: 'p95 300 ms > 100 ms: 1 -> 3 replicas',
-      time: at(START - 5000),
-    },
   };
   expect(await firstStepOfNewLeader(3, old, slow)).toEqual({ afterS: 43, to: 5 });
   // The same takeover with lastScaleTime dropped from status: a step at once, inside the cooldown.
@@ -446,17 +435,9 @@ test('restart safety: a leader killed 5 s after a scale-down; the new leader ste
   // 50 ms on 3 replicas still asks for 2: the next step, 3 -> 2, once the cooldown (45 s from
   // START - 5 s) ends, at START + 40 s, since the inherited window is whole.
   const old: ScalerStatus = {
-    currentReplicas: 4,
-    desiredReplicas: 3,
-    scaledFromReplicas: 4,
-    lastScaleTime: at(START - 5000),
+    ...recordedScale(4, 3, 5000, 'p95 60 ms, 60 s at most 2: 4 -> 3 replicas'),
     readyTime: at(START - 5000),
     recommendations: [{ time: at(START - 100_000), replicas: 2 }],
-    lastDecision: {
-      reason: 'ScaledDown',
-      message: 'p95 60 ms, 60 s at most 2: 4 -> 3 replicas',
-      time: at(START - 5000),
-    },
   };
   const fast: Metric = { kind: 'value', ms: 50, rps: 100, inFlight: 5 };
   expect(await firstStepOfNewLeader(3, old, fast)).toEqual({ afterS: 40, to: 2 });
@@ -477,10 +458,7 @@ test('a pod stuck Pending (never ready) does not stop scaling up: the cooldown c
   // cooldown that asks nothing of the 1 replica it was measured on (2 < 3); after it, 3 x 2 = 6,
   // max 5.
   w.api.metric = { kind: 'value', ms: 200, rps: 100, inFlight: 20 };
-  for (let t = 5; t <= 120 && scaleWrites(w).length < 2; t += 5) {
-    w.tick(5000);
-    await tickOnce(w);
-  }
+  await tickUntilScales(w, 2);
   expect(w.deployment.status.readyReplicas).toBe(1);
   expect(scaleWrites(w)[1]).toEqual({ at: START + 45_000, to: 5 });
 });
@@ -489,24 +467,12 @@ test('a pod stuck unready does not stop scaling down: one replica less once the 
   // 2 -> 3 ten seconds ago; the new pod never got ready. No traffic since.
   const w = world({
     replicas: 3,
-    status: {
-      currentReplicas: 2,
-      desiredReplicas: 3,
-      scaledFromReplicas: 2,
-      lastScaleTime: at(START - 10_000),
-      lastDecision: {
-        reason: 'ScaledUp',
-        message: 'p95 150 ms > 100 ms: 2 -> 3 replicas',
-        time: at(START - 10_000),
-      },
-    },
+    status: recordedScale(2, 3, 10_000, 'p95 150 ms > 100 ms: 2 -> 3 replicas'),
   });
   w.deployment.status.readyReplicas = 2;
   w.api.metric = { kind: 'no-traffic' };
-  for (let t = 0; t <= 120 && scaleWrites(w).length < 1; t += 5) {
-    await tickOnce(w);
-    if (scaleWrites(w).length < 1) w.tick(5000);
-  }
+  await tickOnce(w);
+  await tickUntilScales(w, 1);
   // The window (60 s of "1 is enough") is observed whole at START + 60 s; the cooldown ended at
   // START + 35 s.
   expect(scaleWrites(w)).toEqual([{ at: START + 60_000, to: 2 }]);
