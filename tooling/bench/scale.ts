@@ -209,11 +209,14 @@ async function apiWrites(): Promise<Map<string, number>> {
 
 // --- main -----------------------------------------------------------------------------------------
 const image = args.image ?? operatorImage();
+// The resync period as shipped (a comment may follow the name): never a default that could differ.
 const resync = Number(
-  /name: RESYNC_SECONDS\s+value: "(\d+)"/.exec(
+  /name: RESYNC_SECONDS\b[^\n]*\n\s+value: "(\d+)"/.exec(
     await readFile(join(OPERATOR, 'operator.yaml'), 'utf8'),
-  )?.[1] ?? 5,
+  )?.[1] ?? NaN,
 );
+if (!Number.isInteger(resync))
+  throw new Error(`${join(OPERATOR, 'operator.yaml')}: no RESYNC_SECONDS value found`);
 
 progress(
   `namespace ${NS}: the operator (${image}), a stand-in Prometheus, ${COUNT} Deployments at 0 replicas and ${COUNT} LatencyScalers`,

@@ -667,7 +667,7 @@ test(`k6 ramp to ${VUS} VUs: exactly ${EXPECTED} replicas in one step (the deman
   expect(failoverS).toBeLessThan(LEASE.retrySeconds + 3);
   expect(released).toBe(true); // holderIdentity cleared by the leader on its way out
   // The status is written first and the scale second, so currentReplicas shows the new count at
-  // the next tick (5 s): read it once the operator has had that tick (a CI run read it in between).
+  // the next tick (2 s): read it once the operator has had that tick (a CI run read it in between).
   const final = await eventually(
     'status.currentReplicas 1',
     async () => {

@@ -42,7 +42,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const selfDeployment = env.SELF_DEPLOYMENT || 'latency-operator';
   if (!DNS_LABEL.test(selfDeployment))
     throw new Error(`SELF_DEPLOYMENT=${selfDeployment} is not valid: expected a Deployment name`);
-  const resyncSeconds = integer(env, 'RESYNC_SECONDS', 5, 1, 3600);
+  const resyncSeconds = integer(env, 'RESYNC_SECONDS', 2, 1, 3600);
   return {
     namespace,
     port: integer(env, 'PORT', 8081, 1, 65535),
