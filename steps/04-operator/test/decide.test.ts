@@ -17,11 +17,14 @@ import {
   MIN_REQUESTS,
   WINDOW_S,
   wantedReplicas,
+  type Memory,
   type Metric,
   type Reason,
   type Recommendation,
+  rfc3339,
   type ScalerSpec,
 } from '../operator/src/decide.js';
+import { sharedWith } from '../operator/src/capacity.js';
 import {
   cacheIsNewer,
   conditionsFor,
@@ -746,6 +749,82 @@ test('property: no flapping over sequences of ticks: a steady load whose p95 tra
         if (decision.desired !== current) {
           steps.push(Math.sign(decision.desired - current));
           last = { time: at, from: decision.scaledFrom };
+          current = decision.desired;
+        }
+      });
+      return steps.every((step) => step === steps[0]);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('property: no flapping with the learned capacity, over sequences of 2 s ticks: a steady demand that dips between recurring peaks, a p95 that trails the replicas by its window: never up after a down, nor down after an up', () => {
+  // 10 minutes of the operator's 2 s ticks, each through plan() (learning included), with status
+  // carried from tick to tick as the controller writes it. The demand peaks at DEMAND requests in
+  // flight at least every 3 ticks and dips anywhere below between them; a replica truly holds
+  // CAPACITY. The p95 of a tick is what the binomial spread gives on the replicas of WINDOW_S
+  // earlier (the window trails every scale). Under a steady demand any reversal is a flap.
+  // Without the stabilization window a dip scales down and the next peak back up; without the
+  // cooldown the stale p95 just after a step up teaches a capacity too small, and asks for more.
+  const lag = WINDOW_S / 2;
+  const cases = fc.record({
+    minReplicas: fc.integer({ min: 1, max: 3 }),
+    extra: fc.integer({ min: 2, max: 8 }),
+    thresholdMs: fc.integer({ min: 50, max: 500 }),
+    // at least the window, the new pods' start and Prometheus's lag (the shipped 20 s)
+    cooldownSeconds: fc.integer({ min: 20, max: 120 }),
+    scaleDownWindowSeconds: fc.integer({ min: 60, max: 300 }),
+    capacity: fc.double({ min: 2, max: 8, noNaN: true }),
+    demand: fc.double({ min: 0.5, max: 30, noNaN: true }),
+    startAt: fc.double({ min: 0, max: 1, noNaN: true }),
+    gap: fc.integer({ min: 1, max: 3 }),
+    dips: fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), {
+      minLength: 300,
+      maxLength: 300,
+    }),
+  });
+  fc.assert(
+    fc.property(cases, ({ extra, capacity, demand, startAt, gap, dips, ...rest }) => {
+      const spec: ScalerSpec = { ...rest, maxReplicas: rest.minReplicas + extra };
+      let current = spec.minReplicas + Math.round(startAt * extra);
+      const replicas: number[] = [];
+      const loads: number[] = [];
+      let memory: Memory = {};
+      const steps: number[] = [];
+      dips.forEach((dip, i) => {
+        replicas.push(current);
+        const load = i % gap === 0 ? demand : demand * dip;
+        loads.push(load);
+        const seen = replicas[Math.max(0, i - lag)]!;
+        const recent = loads.slice(-lag);
+        const at = new Date(now.getTime() + i * 2000);
+        const metric: Metric = {
+          kind: 'value',
+          ms: Math.round((sharedWith(load, seen) * spec.thresholdMs) / capacity),
+          rps: 100,
+          inFlight: recent.reduce((a, b) => a + b, 0) / recent.length,
+          inFlightNow: load,
+        };
+        const planned = plan(
+          { spec, mode: 'active', current, ready: current, memory, now: at },
+          metric,
+        );
+        const { decision } = planned;
+        memory = {
+          ...memory,
+          desiredReplicas: decision.desired,
+          lastReason: decision.reason,
+          readyTime: planned.readyTime,
+          recommendations: decision.recommendations,
+          capacity: planned.capacity,
+        };
+        if (planned.scale) {
+          steps.push(Math.sign(decision.desired - current));
+          memory = {
+            ...memory,
+            lastScaleTime: rfc3339(at),
+            scaledFromReplicas: decision.scaledFrom,
+          };
           current = decision.desired;
         }
       });
