@@ -83,7 +83,7 @@ const MAX = Number(args.max);
 const kubectl = (...a: string[]) => kubectlRun(a);
 const kubectlStdin = (input: string, ...a: string[]) => kubectlRun(a, input);
 
-const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
+const P95 = `app:request_latency_seconds:p95_10s{namespace="${NS}",app="hits"}`;
 
 /** Prometheus' active targets of the app's job: where it scrapes, and whether the last scrape worked. */
 async function prometheusTargets(): Promise<Array<{ address: string; health: string }>> {
@@ -261,7 +261,7 @@ async function install(autoscaler: Autoscaler): Promise<void> {
 
 /**
  * One new replica, ready, no other pod left, scraped by Prometheus, and no slow p95 left in its
- * 30 s window. New, not just one: a replica keeps working through the requests queued for its
+ * 10 s window. New, not just one: a replica keeps working through the requests queued for its
  * slots after k6 gave up on them (10 s timeout), and records none of them (no response). After
  * "none", that was ~7,000 requests, ~2.5 min of work: the next run's first requests queued behind
  * them (the first runs of 2026-11-30, where "operator" always followed "none"). A restart gives

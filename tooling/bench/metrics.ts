@@ -3,7 +3,7 @@
  * tooling/test/bench-metrics.test.ts proves each definition on made-up timelines.
  *
  * A timeline has one sample per second: the Deployment's replicas and the p95 that Prometheus
- * recorded (app:request_latency_seconds:p95_30s, the signal every autoscaler here reads). A p95 of
+ * recorded (app:request_latency_seconds:p95_10s, the signal every autoscaler here reads). A p95 of
  * null is "no sample" (no traffic): neither a breach nor a recovery.
  */
 import { thresholdMs } from '../lib/manifests.ts';

@@ -31,8 +31,8 @@ import {
 const NS = 'e2e-hpa';
 const MONITORING = monitoringOf(NS); // where deployPrometheusFor puts the Prometheus that scrapes NS
 const STEP = '03-metrics'; // the app with /slow and its metrics, and no autoscaler of its own
-const METRIC = 'app_request_latency_seconds_p95_30s';
-const P95 = `app:request_latency_seconds:p95_30s{namespace="${NS}",app="hits"}`;
+const METRIC = 'app_request_latency_seconds_p95_10s';
+const P95 = `app:request_latency_seconds:p95_10s{namespace="${NS}",app="hits"}`;
 const SA = 'system:serviceaccount:custom-metrics:prometheus-adapter';
 /** minReplicas and maxReplicas of a manifest. */
 function limits(file: string): { min: number; max: number } {
