@@ -3,6 +3,7 @@
  * samples (replicas, Prometheus's p95, the operator's decision) and k6's request durations.
  * No clock, no network: tooling/test/demo.test.ts checks them row by row.
  */
+import { sharedWith } from '../../steps/04-operator/operator/src/capacity.ts';
 
 /** One look at the cluster during the operator beat. */
 export interface Sample {
@@ -125,31 +126,21 @@ export function summarize(
   };
 }
 
-/** P(Binomial(n, p) <= k), term by term (n is a count of users: small). */
-function binomialCdf(k: number, n: number, p: number): number {
-  let term = (1 - p) ** n;
-  let sum = term;
-  for (let i = 1; i <= k; i++) sum += term *= ((n - i + 1) / i) * (p / (1 - p));
-  return sum;
-}
-
 /**
  * The capacity model of /slow (steps/03-metrics/src/capacity.ts): a replica works on SLOTS
  * requests at once, WORK ms each, and queues the rest. Through a NodePort, kube-proxy deals each
  * connection to a replica at random, so a request of VUS closed loops on N replicas shares its
- * replica with 1 + Binomial(VUS - 1, 1/N) of them. The fewest replicas (within min..max) at which
- * 95 % of requests wait turns that add up to less than the threshold: what the operator must
- * reach at least.
+ * replica with 1 + Binomial(VUS - 1, 1/N) of them (the operator's sharedWith: its 95th
+ * percentile). The fewest replicas (within min..max) at which 95 % of requests wait turns that
+ * add up to less than the threshold: what the operator must reach at least.
  */
 export function replicasNeeded(
   load: { vus: number; slots: number; workMs: number },
   run: Pick<Run, 'thresholdMs' | 'minReplicas' | 'maxReplicas'>,
 ): number {
   for (let n = run.minReplicas; n < run.maxReplicas; n++) {
-    // The 95th percentile of the others on the same replica (on one replica: all of them).
-    let others = n === 1 ? load.vus - 1 : 0;
-    while (others < load.vus - 1 && binomialCdf(others, load.vus - 1, 1 / n) < 0.95) others++;
-    if (Math.ceil((1 + others) / load.slots) * load.workMs < run.thresholdMs) return n;
+    const turns = Math.ceil(sharedWith(load.vus, n) / load.slots);
+    if (turns * load.workMs < run.thresholdMs) return n;
   }
   return run.maxReplicas;
 }
