@@ -256,7 +256,7 @@ export function unfinishedIntent(tick: Tick): number | undefined {
     intent !== current &&
     current === memory.scaledFromReplicas &&
     SCALES.has(memory.lastReason ?? '') &&
-    +now - written < spec.cooldownSeconds * 1000;
+    withinCooldown(spec, written, +now);
   return recorded && intent >= spec.minReplicas && intent <= spec.maxReplicas ? intent : undefined;
 }
 
@@ -282,7 +282,7 @@ export function cooldownStart(
   if (!lastScaleTime) return undefined;
   const written = Date.parse(lastScaleTime);
   const ready = Date.parse(readyTime ?? '');
-  const late = ready > written && ready - written < spec.cooldownSeconds * 1000;
+  const late = ready > written && withinCooldown(spec, written, ready);
   return new Date(late ? ready : written);
 }
 
@@ -306,7 +306,7 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const from = cooldownStart(spec, memory.lastScaleTime, readyTime);
   const last = from && { time: from, from: memory.scaledFromReplicas ?? current };
   const history = memory.recommendations ?? [];
-  const cooling = from !== undefined && +now - +from < spec.cooldownSeconds * 1000;
+  const cooling = from !== undefined && withinCooldown(spec, +from, +now);
   // Learned only from a busy window whose load is not ending (a starting one is read at its
   // last 4 s) and that shows the replicas there are, all ready (not in a cooldown).
   const learns =
@@ -337,6 +337,11 @@ export function plan(tick: Tick, metric: Metric): Planned {
   };
 }
 // #endregion tick
+
+/** Whether AT (epoch ms) is less than cooldownSeconds after SINCE (epoch ms). */
+function withinCooldown(spec: ScalerSpec, since: number, at: number): boolean {
+  return at - since < spec.cooldownSeconds * 1000;
+}
 
 /** p95 over the threshold: a number, too slow, and of enough requests to mean it (MIN_REQUESTS). */
 function isSlow(spec: ScalerSpec, metric: Metric): boolean {
@@ -379,7 +384,7 @@ function weigh(
   capacity: number | undefined,
 ) {
   const seconds = spec.scaleDownWindowSeconds;
-  const cooling = last !== undefined && +now - +last.time < spec.cooldownSeconds * 1000;
+  const cooling = last !== undefined && withinCooldown(spec, +last.time, +now);
   const sample = wantedReplicas(spec, current, metric, current, capacity);
   const wanted = sample ?? current;
   // In the cooldown of a step up, the p95 is still mostly of the replicas it counted from: SEEN;
