@@ -12,7 +12,24 @@ test('a request shares its replica with the 95th percentile of a binomial draw o
   expect(sharedWith(6, 2)).toBe(5); // 1 + Binomial(5, 1/2): P(<= 3) = 0.81, P(<= 4) = 0.97
   expect(sharedWith(6, 3)).toBe(4); // 1 + Binomial(5, 1/3): P(<= 2) = 0.79, P(<= 3) = 0.95
   expect(sharedWith(1, 3)).toBe(1); // one request in flight: alone wherever it lands
-  expect(sharedWith(0.4, 1)).toBe(1); // less than one on average: rounds to one
+  expect(sharedWith(0.4, 1)).toBe(1); // less than one on average: alone
+});
+
+test('the requests in flight are an average: between two counts, sharedWith lies between theirs in proportion', () => {
+  expect(sharedWith(5.8, 1)).toBeCloseTo(5.8, 9); // on one replica, all of them
+  expect(sharedWith(6.5, 3)).toBeCloseTo(4.5, 9); // halfway from 6 (4) to 7 (5)
+  expect(sharedWith(5.5, 2)).toBe(5); // 5 and 6 on 2 replicas both share with 5
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1, max: 60, noNaN: true }),
+      fc.integer({ min: 1, max: 30 }),
+      (inFlight, replicas) => {
+        const [below, above] = [Math.floor(inFlight), Math.floor(inFlight) + 1];
+        const s = sharedWith(inFlight, replicas);
+        return sharedWith(below, replicas) <= s && s <= sharedWith(above, replicas);
+      },
+    ),
+  );
 });
 
 test("the capacity learned from the e2e test's three measured windows is nearly the same (4.2-4.7): the spread explains why 2 replicas were not enough", () => {

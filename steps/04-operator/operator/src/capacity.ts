@@ -30,11 +30,20 @@ function binomialCdf(k: number, n: number, p: number): number {
 // #region capacity
 /**
  * The QUANTILE of the requests one request shares its replica with, itself included, when
- * IN_FLIGHT requests are spread at random over REPLICAS.
+ * IN_FLIGHT requests are spread at random over REPLICAS. IN_FLIGHT is an average, not a count:
+ * between two counts, the figure lies between theirs in proportion (no jump at 5.5).
  */
 export function sharedWith(inFlight: number, replicas: number): number {
-  const others = Math.max(0, Math.round(inFlight) - 1);
-  if (replicas <= 1 || others === 0) return 1 + others;
+  const below = Math.max(1, Math.floor(inFlight));
+  const part = Math.max(0, inFlight - below);
+  const atBelow = sharedWithCount(below, replicas);
+  return part === 0 ? atBelow : atBelow + part * (sharedWithCount(below + 1, replicas) - atBelow);
+}
+
+/** sharedWith for a whole COUNT of requests: 1 + the QUANTILE of Binomial(COUNT - 1, 1/R). */
+function sharedWithCount(count: number, replicas: number): number {
+  const others = count - 1;
+  if (replicas <= 1 || others === 0) return count;
   const p = 1 / replicas;
   let k = 0;
   while (k < others && binomialCdf(k, others, p) < QUANTILE) k++;

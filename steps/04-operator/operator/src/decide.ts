@@ -104,6 +104,20 @@ export const MAX_STEP_PODS = 4;
  * which noise changes nothing (no flapping).
  */
 export const DOWN_HEADROOM = 0.8;
+/**
+ * Up only for a demand that needs more replicas even 10 % smaller: the HPA's tolerance (its
+ * --horizontal-pod-autoscaler-tolerance, 0.1). A request more in flight by the noise of a 4 s
+ * rate, or a p95 a few ms over the threshold, changes nothing; the step, when it comes, is sized
+ * for the whole demand.
+ */
+export const TOLERANCE = 0.1;
+/**
+ * A replica's capacity changes slowly (a new version, a noisy neighbour); one window's estimate is
+ * noisy (an unlucky draw of the random spread puts a few % more requests a turn later). So each
+ * busy window moves the capacity this share of the way, about 20 s of 2 s ticks; the demand, which
+ * does change fast, is read as it is now. The first busy window sets it.
+ */
+export const CAPACITY_WEIGHT = 0.1;
 /** The window of what the operator reads (k8s/prometheus/rules.yml, group app-demand). */
 export const WINDOW_S = 10;
 /**
@@ -170,10 +184,12 @@ export function wantedReplicas(
   if (metric.kind !== 'value') return undefined;
   const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS); // one step from SEEN, at most
   if (capacity !== undefined) {
-    // The demand there is now, at what one replica holds: up to what it needs; down to the
-    // fewest that keep DOWN_HEADROOM of the capacity for noise; never under min.
+    // The demand there is now, at what one replica holds: up to what it needs (if it needs more
+    // beyond the TOLERANCE); down to the fewest that keep DOWN_HEADROOM of the capacity for
+    // noise; never under min.
     const need = replicasFor(demandOf(metric), capacity, max);
-    if (need > current) return Math.min(cap, need);
+    const clearly = replicasFor(demandOf(metric) / (1 + TOLERANCE), capacity, max) > current;
+    if (need > current && clearly) return Math.min(cap, need);
     const fewest = replicasFor(demandOf(metric), capacity * DOWN_HEADROOM, max);
     return Math.max(min, Math.min(current, fewest));
   }
@@ -308,7 +324,8 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const history = memory.recommendations ?? [];
   const cooling = from !== undefined && withinCooldown(spec, +from, +now);
   // Learned only from a busy window whose load is not ending (a starting one is read at its
-  // last 4 s) and that shows the replicas there are, all ready (not in a cooldown).
+  // last 4 s) and that shows the replicas there are, all ready (not in a cooldown); each such
+  // window moves the capacity CAPACITY_WEIGHT of the way to what it shows.
   const learns =
     metric.kind === 'value' &&
     metric.rps * WINDOW_S >= MIN_REQUESTS &&
@@ -316,10 +333,17 @@ export function plan(tick: Tick, metric: Metric): Planned {
     (metric.inFlightNow ?? -Infinity) >= (1 - FALLING) * metric.inFlight &&
     !cooling &&
     tick.ready >= current;
-  const capacity =
+  const seen =
     learns && metric.kind === 'value'
       ? capacityFrom(demandOf(metric), current, metric.ms, spec.thresholdMs)
-      : memory.capacity;
+      : undefined;
+  const before = memory.capacity;
+  const capacity =
+    seen === undefined
+      ? before
+      : before === undefined
+        ? seen
+        : before + CAPACITY_WEIGHT * (seen - before);
   const decision =
     mode === 'paused'
       ? weigh(spec, current, metric, history, undefined, now, capacity).hold('Paused')
