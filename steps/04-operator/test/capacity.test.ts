@@ -68,16 +68,27 @@ test('property: more demand never needs fewer replicas, and more capacity never 
   );
 });
 
-test('property: the replicas it names hold the demand (sharedWith <= capacity), and one fewer would not', () => {
+test('a plateau: where one replica more would not lower what a request shares, the count stops, unless it was measured slow there (PAST)', () => {
+  // 6 in flight: 6, 5, 4, 4, 4 on 1 to 5 replicas. A replica holding 3.6 is held by none of them.
+  expect([1, 2, 3, 4, 5].map((r) => sharedWith(6, r))).toEqual([6, 5, 4, 4, 4]);
+  expect(replicasFor(6, 3.6, 5)).toBe(3);
+  expect(replicasFor(6, 3.6, 5, 3)).toBe(4); // slow on 3: one more
+  expect(replicasFor(6, 3.6, 5, 4)).toBe(5);
+  expect(replicasFor(6, 4.6, 5, 3)).toBe(3); // a capacity that 3 replicas hold: 3 whatever PAST
+});
+
+test('property: the replicas it names hold the demand (sharedWith <= capacity) or stand on a plateau; one fewer would not hold it', () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 60 }),
       fc.double({ min: 2, max: 20, noNaN: true }), // a replica that holds 2 at least
-      (inFlight, capacity) => {
-        const r = replicasFor(inFlight, capacity, 1000);
-        return (
-          sharedWith(inFlight, r) <= capacity && (r === 1 || sharedWith(inFlight, r - 1) > capacity)
-        );
+      fc.integer({ min: 0, max: 30 }),
+      (inFlight, capacity, past) => {
+        const max = 1000;
+        const r = replicasFor(inFlight, capacity, max, past);
+        const holds = sharedWith(inFlight, r) <= capacity;
+        const plateau = r > past && sharedWith(inFlight, r + 1) >= sharedWith(inFlight, r);
+        return (holds || plateau) && (r === 1 || sharedWith(inFlight, r - 1) > capacity);
       },
     ),
   );

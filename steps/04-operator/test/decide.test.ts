@@ -512,22 +512,29 @@ test("the tolerance (0.1, the HPA's): a demand that needs more only by noise cha
   expect(plan(tickOf(), steady(124)).decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
 });
 
-test('the capacity moves a tenth of the way per busy window: an unlucky 10 s on 3 replicas leaves it at 3; a slowness that lasts is learned, after 10 ticks', () => {
-  // 6 in flight on 3 replicas that hold 4.7; a window where a few % more requests waited a turn
-  // more reads 112 ms (sharedWith 4 at 112 ms: 3.57 on its own, which would ask for max).
-  const window = { ...busy(112, 6), inFlightNow: 6 };
-  let memory: Memory = { capacity: 4.7 };
-  const ticks: string[] = [];
-  for (let i = 1; i <= 12; i++) {
-    const planned = plan(tickOf({ current: 3, ready: 3, memory }), window);
-    ticks.push(planned.decision.reason);
-    memory = { capacity: planned.capacity };
-    if (i === 1) expect(planned.capacity).toBeCloseTo(4.7 + 0.1 * (400 / 112 - 4.7), 9);
-    if (planned.decision.reason === 'ScaledUp') break;
-  }
-  // Held for 9 ticks (18 s at the 2 s tick: longer than the 10 s window an unlucky draw spoils),
-  // then up: 0.9^10 of the way from 4.7 to 3.57 is under 4, what 3 replicas need for 6 in flight.
-  expect(ticks).toEqual([...Array<string>(9).fill('WithinTarget'), 'ScaledUp']);
+test('a plateau: on a busy 2-core machine (p95 137 ms, 5.3 in flight on one replica) it goes 1 -> 3, not to max; past 3 only on a slow p95 measured on 3', () => {
+  // What a CI run measured with the other lane's load beside it: a replica holds 3.87, for which
+  // 3, 4 and 5 replicas all let a request share with 4 (sharedWith 4, 4, 3.3). 3 and 4 cannot be
+  // told apart, so the count stops at 3 (it went to max, 5, before).
+  const crowded: Metric = { ...busy(137, 5.3), inFlightNow: 5.3 };
+  const first = plan(tickOf(), crowded);
+  expect(first.capacity).toBeCloseTo((5.3 * 100) / 137, 9);
+  expect(first.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  // In its cooldown, the p95 still of one replica: held at 3.
+  const cooling = { ...recorded(6), readyTime: iso(4), capacity: first.capacity };
+  expect(plan(tickOf({ current: 3, ready: 3, memory: cooling }), crowded).decision).toMatchObject({
+    desired: 3,
+    reason: 'WithinTarget',
+  });
+  // After it, on 3 replicas: under the threshold, 3 stay; slow there (112 ms), one more.
+  const after = { ...recorded(60), readyTime: iso(58) };
+  const on3 = (p95: number) =>
+    plan(tickOf({ current: 3, ready: 3, memory: after }), {
+      ...busy(p95, 6),
+      inFlightNow: 6,
+    });
+  expect(on3(85).decision).toMatchObject({ desired: 3, reason: 'WithinTarget' });
+  expect(on3(112).decision).toMatchObject({ desired: 4, reason: 'ScaledUp' });
 });
 
 test('recommendations: this one is added; older than the window dropped but the one in force at its start; repeats dropped', () => {

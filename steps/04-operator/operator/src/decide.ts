@@ -111,13 +111,6 @@ export const DOWN_HEADROOM = 0.8;
  * for the whole demand.
  */
 export const TOLERANCE = 0.1;
-/**
- * A replica's capacity changes slowly (a new version, a noisy neighbour); one window's estimate is
- * noisy (an unlucky draw of the random spread puts a few % more requests a turn later). So each
- * busy window moves the capacity this share of the way, about 20 s of 2 s ticks; the demand, which
- * does change fast, is read as it is now. The first busy window sets it.
- */
-export const CAPACITY_WEIGHT = 0.1;
 /** The window of what the operator reads (k8s/prometheus/rules.yml, group app-demand). */
 export const WINDOW_S = 10;
 /**
@@ -185,12 +178,13 @@ export function wantedReplicas(
   const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS); // one step from SEEN, at most
   if (capacity !== undefined) {
     // The demand there is now, at what one replica holds: up to what it needs (if it needs more
-    // beyond the TOLERANCE); down to the fewest that keep DOWN_HEADROOM of the capacity for
-    // noise; never under min.
-    const need = replicasFor(demandOf(metric), capacity, max);
-    const clearly = replicasFor(demandOf(metric) / (1 + TOLERANCE), capacity, max) > current;
+    // beyond the TOLERANCE; past a plateau only from SEEN, if slow there); down to the fewest
+    // that keep DOWN_HEADROOM of the capacity for noise (plateaus or not); never under min.
+    const past = isSlow(spec, metric) ? seen : 0;
+    const need = replicasFor(demandOf(metric), capacity, max, past);
+    const clearly = replicasFor(demandOf(metric) / (1 + TOLERANCE), capacity, max, past) > current;
     if (need > current && clearly) return Math.min(cap, need);
-    const fewest = replicasFor(demandOf(metric), capacity * DOWN_HEADROOM, max);
+    const fewest = replicasFor(demandOf(metric), capacity * DOWN_HEADROOM, max, max);
     return Math.max(min, Math.min(current, fewest));
   }
   // Before any busy window taught the capacity: p95 falls as 1/replicas under a fixed load, so
@@ -324,8 +318,7 @@ export function plan(tick: Tick, metric: Metric): Planned {
   const history = memory.recommendations ?? [];
   const cooling = from !== undefined && withinCooldown(spec, +from, +now);
   // Learned only from a busy window whose load is not ending (a starting one is read at its
-  // last 4 s) and that shows the replicas there are, all ready (not in a cooldown); each such
-  // window moves the capacity CAPACITY_WEIGHT of the way to what it shows.
+  // last 4 s) and that shows the replicas there are, all ready (not in a cooldown).
   const learns =
     metric.kind === 'value' &&
     metric.rps * WINDOW_S >= MIN_REQUESTS &&
@@ -333,17 +326,10 @@ export function plan(tick: Tick, metric: Metric): Planned {
     (metric.inFlightNow ?? -Infinity) >= (1 - FALLING) * metric.inFlight &&
     !cooling &&
     tick.ready >= current;
-  const seen =
+  const capacity =
     learns && metric.kind === 'value'
       ? capacityFrom(demandOf(metric), current, metric.ms, spec.thresholdMs)
-      : undefined;
-  const before = memory.capacity;
-  const capacity =
-    seen === undefined
-      ? before
-      : before === undefined
-        ? seen
-        : before + CAPACITY_WEIGHT * (seen - before);
+      : memory.capacity;
   const decision =
     mode === 'paused'
       ? weigh(spec, current, metric, history, undefined, now, capacity).hold('Paused')
