@@ -177,18 +177,16 @@ export function wantedReplicas(
   if (metric.kind !== 'value') return undefined;
   const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS); // one step from SEEN, at most
   if (capacity !== undefined) {
-    // The demand there is now, at what one replica holds: up to what it needs (if it needs more
-    // beyond the TOLERANCE; past a plateau only from SEEN, if slow there); down to the fewest
-    // that keep DOWN_HEADROOM of the capacity for noise (plateaus or not); never under min.
-    const past = isSlow(spec, metric) ? seen : 0;
-    const need = replicasFor(demandOf(metric), capacity, max, past);
-    const clearly = replicasFor(demandOf(metric) / (1 + TOLERANCE), capacity, max, past) > current;
+    // The demand now, at what a replica holds: up to what it needs beyond TOLERANCE (past a
+    // plateau only from SEEN, slow there); down to the fewest with DOWN_HEADROOM; never under min.
+    const [demand, past] = [demandOf(metric), isSlow(spec, metric) ? seen : 0];
+    const need = replicasFor(demand, capacity, max, past);
+    const clearly = replicasFor(demand / (1 + TOLERANCE), capacity, max, past) > current;
     if (need > current && clearly) return Math.min(cap, need);
-    const fewest = replicasFor(demandOf(metric), capacity * DOWN_HEADROOM, max, max);
+    const fewest = replicasFor(demand, capacity * DOWN_HEADROOM, max, max); // plateaus or not
     return Math.max(min, Math.min(current, fewest));
   }
-  // Before any busy window taught the capacity: p95 falls as 1/replicas under a fixed load, so
-  // SEEN x p95/t replicas bring it back to t.
+  // No busy window yet: p95 falls as 1/replicas under a fixed load, so SEEN x p95/t bring it to t.
   if (isSlow(spec, metric)) {
     const proportional = Math.ceil((seen * metric.ms) / t);
     return Math.min(max, cap, Math.max(seen + 1, proportional));
