@@ -178,8 +178,8 @@ export function wantedReplicas(
   const cap = Math.max(MAX_STEP_FACTOR * seen, seen + MAX_STEP_PODS); // one step from SEEN, at most
   if (capacity !== undefined) {
     // The demand now, at what a replica holds: up to what it needs beyond TOLERANCE (past a
-    // plateau only from SEEN, slow there); down to the fewest with DOWN_HEADROOM; never under min.
-    const [demand, past] = [demandOf(metric), isSlow(spec, metric) ? seen : 0];
+    // plateau only from SEEN, slow beyond it); down to the fewest with DOWN_HEADROOM; min at least.
+    const [demand, past] = [demandOf(metric), isSlow(spec, metric, TOLERANCE) ? seen : 0];
     const need = replicasFor(demand, capacity, max, past);
     const clearly = replicasFor(demand / (1 + TOLERANCE), capacity, max, past) > current;
     if (need > current && clearly) return Math.min(cap, need);
@@ -351,10 +351,15 @@ function withinCooldown(spec: ScalerSpec, since: number, at: number): boolean {
   return at - since < spec.cooldownSeconds * 1000;
 }
 
-/** p95 over the threshold: a number, too slow, and of enough requests to mean it (MIN_REQUESTS). */
-function isSlow(spec: ScalerSpec, metric: Metric): boolean {
+/**
+ * p95 over the threshold (or over it by more than the share TOLERANCE, when given): a number,
+ * too slow, and of enough requests to mean it (MIN_REQUESTS).
+ */
+function isSlow(spec: ScalerSpec, metric: Metric, tolerance = 0): boolean {
   return (
-    metric.kind === 'value' && metric.ms > spec.thresholdMs && metric.rps * WINDOW_S >= MIN_REQUESTS
+    metric.kind === 'value' &&
+    metric.ms > spec.thresholdMs * (1 + tolerance) &&
+    metric.rps * WINDOW_S >= MIN_REQUESTS
   );
 }
 
