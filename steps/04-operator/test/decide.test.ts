@@ -408,7 +408,7 @@ test('plan: paused holds and keeps the window; a dry run decides the same as act
 });
 
 // The demand (requests in flight) at a learned capacity (capacity.ts).
-const busy = (p95: number, inFlight: number): Metric => ({
+const busy = (p95: number, inFlight: number): Metric & { kind: 'value' } => ({
   kind: 'value',
   ms: p95,
   rps: (inFlight * 1000) / p95,
