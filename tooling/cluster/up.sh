@@ -79,6 +79,18 @@ sync_your_kubeconfig() {
   progress "your kubeconfig ($file): context $CONTEXT names this cluster ($want)"
 }
 
+# The kit's kubeconfig, written whole into place: kind rewrites a file in place, and a kubectl of
+# another process (the other lane of ./kit test, a test's polling) that reads it at that moment
+# finds it empty and asks localhost:8080 (a run of the demo beside the operator's e2e test did).
+# Unchanged, it is not written at all.
+export_kit_kubeconfig() {
+  local tmp="$KUBECONFIG_KIT.$$.tmp"
+  rm -f "$tmp"
+  kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$tmp" >/dev/null 2>&1 \
+    || { rm -f "$tmp"; return 1; }
+  if cmp -s "$tmp" "$KUBECONFIG_KIT"; then rm -f "$tmp"; else mv -f "$tmp" "$KUBECONFIG_KIT"; fi
+}
+
 mkdir -p "$CLUSTER_CACHE"
 # A cluster made from another node image (rebuilt since) or another kind config is made anew.
 if cluster_exists; then
@@ -96,15 +108,14 @@ elif [ "$(docker inspect -f '{{.State.Running}}' "$NODE")" != true ]; then
   progress "starting the stopped node $NODE (data kept)"
   docker start "$NODE" >/dev/null
 fi
-kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null 2>&1 \
-  || die "kind could not write the kubeconfig of $CLUSTER_NAME"
+export_kit_kubeconfig || die "kind could not write the kubeconfig of $CLUSTER_NAME"
 progress "waiting for the node, CoreDNS and the storage provisioner"
 if ! wait_until 120 api_ok || ! wait_until 120 fresh; then
   # A node that does not come back (its container was killed mid-write, say) is made anew.
   progress "the cluster did not become ready within 4 min: deleting it and creating it anew"
   kind delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1
   create
-  kind export kubeconfig --name "$CLUSTER_NAME" --kubeconfig "$KUBECONFIG_KIT" >/dev/null
+  export_kit_kubeconfig || die "kind could not write the kubeconfig of $CLUSTER_NAME"
   { wait_until 120 api_ok && wait_until 180 fresh; } || die "the cluster is not ready: ./kit cluster status shows what runs"
 fi
 sync_your_kubeconfig

@@ -4,7 +4,7 @@
  * block runs it.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -291,4 +291,19 @@ test("./kit cluster up writes your kubeconfig's kind-kube-selfops entry again wh
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("./kit cluster up leaves the kit's own kubeconfig as it is when nothing changed: a kubectl of the other lane never reads it half-written", async () => {
+  // kind rewrites a kubeconfig in place; a kubectl that read it at that moment found it empty and
+  // asked localhost:8080 (the operator's e2e test, while the demo in the other lane ran up.sh).
+  // up.sh writes it aside and renames it into place, and only when it changed.
+  const { kubeconfig } = clusterEnv();
+  const before = statSync(kubeconfig);
+  await execFileAsync(`${KIT_ROOT}/kit`, ['cluster', 'up']);
+  const after = statSync(kubeconfig);
+  expect({ ino: after.ino, mtimeMs: after.mtimeMs }).toEqual({
+    ino: before.ino,
+    mtimeMs: before.mtimeMs,
+  });
+  expect(readdirSync(dirname(kubeconfig)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 });
