@@ -414,6 +414,11 @@ const busy = (p95: number, inFlight: number): Metric & { kind: 'value' } => ({
   rps: (inFlight * 1000) / p95,
   inFlight,
 });
+/** The same with the 4 s figure: LAST4S in flight (as over the 10 s, unless given). */
+const now4 = (p95: number, inFlight: number, last4s = inFlight): Metric => ({
+  ...busy(p95, inFlight),
+  inFlightNow: last4s,
+});
 
 test('with a learned capacity it sizes for the demand there is now: 6 in flight, a replica holding 4.6, is 3 replicas, from 1 in one step', () => {
   const up = decide(spec, 1, busy(130, 6), [], undefined, now, 4.6);
@@ -456,13 +461,6 @@ test('a trickle on replicas set by hand goes back to 1: one request in flight ne
 });
 
 test('plan: the capacity is learned from a busy window whose load is not ending, outside a cooldown, with every replica ready', () => {
-  const now4 = (p95: number, inFlight: number, last4s = inFlight): Metric => ({
-    kind: 'value',
-    ms: p95,
-    rps: (inFlight * 1000) / p95,
-    inFlight,
-    inFlightNow: last4s,
-  });
   const learned = plan(tickOf(), now4(130, 6));
   expect(learned.capacity).toBeCloseTo(4.62, 2);
   expect(learned.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
@@ -504,19 +502,18 @@ test("the tolerance (0.1, the HPA's): a demand that needs more only by noise cha
   });
   // On one replica, learned in the same tick, the tolerance is the HPA's on the p95 itself: 6 in
   // flight at a p95 of 108 ms (within 10 %) hold; at 124 ms (the demo's) go 1 -> 3 in one step.
-  const steady = (p95: number): Metric => ({ ...busy(p95, 6), inFlightNow: 6 });
-  expect(plan(tickOf(), steady(108)).decision).toMatchObject({
+  expect(plan(tickOf(), now4(108, 6)).decision).toMatchObject({
     desired: 1,
     reason: 'AtMinReplicas', // held: nothing to give back either
   });
-  expect(plan(tickOf(), steady(124)).decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
+  expect(plan(tickOf(), now4(124, 6)).decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
 });
 
 test('a plateau: on a busy 2-core machine (p95 137 ms, 5.3 in flight on one replica) it goes 1 -> 3, not to max; past 3 only on a p95 measured on 3 and slow beyond the tolerance', () => {
   // What a CI run measured with the other lane's load beside it: a replica holds 3.87, for which
   // 3, 4 and 5 replicas all let a request share with 4 (sharedWith 4, 4, 3.3). 3 and 4 cannot be
   // told apart, so the count stops at 3 (it went to max, 5, before).
-  const crowded: Metric = { ...busy(137, 5.3), inFlightNow: 5.3 };
+  const crowded = now4(137, 5.3);
   const first = plan(tickOf(), crowded);
   expect(first.capacity).toBeCloseTo((5.3 * 100) / 137, 9);
   expect(first.decision).toMatchObject({ desired: 3, reason: 'ScaledUp' });
@@ -528,11 +525,7 @@ test('a plateau: on a busy 2-core machine (p95 137 ms, 5.3 in flight on one repl
   });
   // After it, on 3 replicas: under the threshold, 3 stay; slow there (112 ms), one more.
   const after = { ...recorded(60), readyTime: iso(58) };
-  const on3 = (p95: number) =>
-    plan(tickOf({ current: 3, ready: 3, memory: after }), {
-      ...busy(p95, 6),
-      inFlightNow: 6,
-    });
+  const on3 = (p95: number) => plan(tickOf({ current: 3, ready: 3, memory: after }), now4(p95, 6));
   expect(on3(85).decision).toMatchObject({ desired: 3, reason: 'WithinTarget' });
   // Over it by less than the tolerance (a CI run read 100.2 ms on 3, the other lane beside it): 3.
   expect(on3(108).decision).toMatchObject({ desired: 3, reason: 'WithinTarget' });

@@ -42,7 +42,8 @@ export function sharedWith(inFlight: number, replicas: number): number {
     while (k < n - 1 && binomialCdf(k, n - 1, 1 / replicas) < QUANTILE) k++;
     return 1 + k;
   };
-  return part === 0 ? of(count) : of(count) + part * (of(count + 1) - of(count));
+  const atCount = of(count);
+  return part === 0 ? atCount : atCount + part * (of(count + 1) - atCount);
 }
 
 /**
